@@ -81,7 +81,12 @@ class System:
 
     @property
     def rhs_function(self) -> Any:
-        """The jitted `rhs(x, t, p, out)` that the integration kernels call."""
+        """The jitted `rhs_ptr(x, t, p, out)` over pointers that the integration kernels call."""
+        return self.program.rhs_module.rhs_ptr
+
+    @property
+    def array_rhs_function(self) -> Any:
+        """The same jitted right-hand side over arrays, `rhs(x, t, p, out)`, callable from Python."""
         return self.program.rhs_module.rhs
 
     @property
@@ -102,7 +107,7 @@ class System:
         if x.shape != (n_inputs,):
             raise DystsBenchError(f"{self.name}: rhs takes a state of shape ({n_inputs},), got {x.shape}")
         out = np.empty(self.dim)
-        self.rhs_function(x, float(t), self.param_array, out)
+        self.array_rhs_function(x, float(t), self.param_array, out)
         return out
 
     def jacobian(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:

@@ -270,7 +270,7 @@ def _scipy(system: System, grid: dict[str, float], method: str, tol: float) -> A
 
     from ..integrate.solve import output_times
 
-    rhs, params, dim = system.rhs_function, system.param_array, system.dim
+    rhs, params, dim = system.array_rhs_function, system.param_array, system.dim
 
     def fun(t: float, x: np.ndarray) -> np.ndarray:
         out = np.empty(dim)

@@ -10,7 +10,7 @@ from ..errors import DystsBenchError
 from ..specs.schema import SystemSpec
 from . import codegen
 from .expr import CONSTANTS, NONSMOOTH_FUNCTIONS, TIME, Expression, Scope, parse_expression
-from .modules import function_source, load_module
+from .modules import ARRAY_RHS_SIGNATURE_TEXT, JAC_SIGNATURE_TEXT, RHS_SIGNATURE_TEXT, function_source, load_module
 
 RHS_ARGS = "x, t, p, out"
 
@@ -57,11 +57,13 @@ class Program:
         return lines
 
     def rhs_source(self) -> str:
-        """Source of the jitted right-hand side `rhs(x, t, p, out)`."""
+        """Source of the jitted right-hand side `rhs_ptr(x, t, p, out)` over pointers, and `rhs` over arrays."""
         body = self._prologue()
         body += [f"{codegen.local(name)} = {codegen.emit(e)}" for name, e in self.auxiliary]
         body += [f"out[{i}] = {codegen.emit(e)}" for i, e in enumerate(self.equations)]
-        return function_source("rhs", "void(float64[::1], float64, float64[::1], float64[::1])", RHS_ARGS, body)
+        wrapper = ["rhs_ptr(_rt.address(x, 0), t, _rt.address(p, 0), _rt.address(out, 0))"]
+        return (function_source("rhs_ptr", RHS_SIGNATURE_TEXT, RHS_ARGS, body) + "\n\n"
+                + function_source("rhs", ARRAY_RHS_SIGNATURE_TEXT, RHS_ARGS, wrapper))
 
     def jacobian_source(self) -> str:
         """Source of the jitted Jacobian `jac(x, t, p, out)`, out of shape (dim, dim)."""
@@ -88,8 +90,7 @@ class Program:
         scope = Scope(frozenset(names), where=f"{self.origin}: jacobian")
         for (i, j), value in sorted(entries.items()):
             body.append(f"out[{i}, {j}] = {self._emit_text(symbolic.to_text(value), scope)}")
-        return function_source("jac", "void(float64[::1], float64, float64[::1], float64[:, ::1])",
-                               RHS_ARGS, body)
+        return function_source("jac", JAC_SIGNATURE_TEXT, RHS_ARGS, body)
 
     @staticmethod
     def _emit_text(text: str, scope: Scope) -> str:
@@ -98,7 +99,7 @@ class Program:
 
     @cached_property
     def rhs_module(self) -> ModuleType:
-        """The imported module that holds the compiled `rhs`."""
+        """The imported module that holds the compiled `rhs_ptr` and `rhs`."""
         return load_module(self.rhs_source(), self.origin)
 
     @cached_property

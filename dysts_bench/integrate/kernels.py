@@ -15,6 +15,7 @@ import numpy as np
 from numba import types
 
 from ..compile.modules import RHS_TYPE
+from ..compile.runtime import address
 
 SUCCESS, MAX_STEPS, STEP_SIZE_UNDERFLOW, NONFINITE = 0, 1, 2, 3
 
@@ -43,16 +44,14 @@ def _all_finite(v):
 
 
 @numba.njit(cache=True, inline="always")
-def _combine(y, h, a_row, K, upto, out):
-    """out = y + h * sum_{j < upto} a_row[j] * K[j]."""
-    # One component at a time, adding in the same order as before (bit-identical results); a slice copy
-    # `out[:] = y` here cost as much as the rest of the step.
+def _combine(y, h, coeffs, row, K, upto, out):
+    """out = y + h * sum_{j < upto} coeffs[row, j] * K[j]."""
+    # One component at a time with scalar loops: a slice copy `out[:] = y` or a row view `a[i]` here cost
+    # as much as the rest of the step, and so did skipping zero coefficients (a branch per term).
     for d in range(y.shape[0]):
         acc = y[d]
         for j in range(upto):
-            w = h * a_row[j]
-            if w != 0.0:
-                acc += w * K[j, d]
+            acc += h * coeffs[row, j] * K[j, d]
         out[d] = acc
 
 
@@ -90,17 +89,14 @@ def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense, out):
 
 
 @numba.njit(cache=True, inline="always")
-def _f(rhs, p, x, t, out, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense):
-    """The vector field, with the delayed states filled in from history for delay equations."""
-    if lags.shape[0] == 0:
-        rhs(x, t, p, out)
-        return
+def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense):
+    """The address of xin = [x, then the state at t - lag for each lag] (delay equations' RHS input)."""
     dim = x.shape[0]
     xin[:dim] = x
     for k in range(lags.shape[0]):
         _history_at(t - lags[k], t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense,
                     xin[dim * (k + 1): dim * (k + 2)])
-    rhs(xin, t, p, out)
+    return address(xin, 0)
 
 
 @numba.njit(cache=True)
@@ -167,6 +163,7 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
     n_out = t_out.shape[0]
     n_lags = lags.shape[0]
     K = np.zeros((n_all, dim))
+    b2 = b.reshape(1, -1)  # `_combine` takes a row of a matrix
     y = y0.copy()
     ynew = np.empty(dim)
     tmp = np.empty(dim)
@@ -180,6 +177,7 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
     hist_K = np.empty((capacity, n_all, dim))
     count = 0
     nfev = 0
+    pp = address(p, 0)
     k_out = 0
     while k_out < n_out and t_out[k_out] <= t0:
         out[k_out, :] = y0
@@ -188,7 +186,11 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
         return SUCCESS, nfev
     t = t0
     t_end = t_out[n_out - 1]
-    _f(rhs, p, y, t, K[0], lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+    if n_lags == 0:
+        rhs(address(y, 0), t, pp, address(K, 0))
+    else:
+        delayed = _with_history(y, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+        rhs(delayed, t, pp, address(K, 0))
     nfev += 1
     if not (_all_finite(y) and _all_finite(K[0])):
         out[k_out:, :] = np.nan
@@ -198,8 +200,12 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
         h = h_first
     else:
         h0 = min(_probe_step(y, K[0], rtol, atol, t_end - t), max_h)
-        _combine(y, h0, np.ones(1), K, 1, tmp)
-        _f(rhs, p, tmp, t + h0, K[1], lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+        _combine(y, h0, np.ones((1, 1)), 0, K, 1, tmp)
+        if n_lags == 0:
+            rhs(address(tmp, 0), t + h0, pp, address(K, dim))
+        else:
+            delayed = _with_history(tmp, t + h0, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+            rhs(delayed, t + h0, pp, address(K, dim))
         nfev += 1
         h = _initial_step(y, K[0], K[1], h0, rtol, atol, error_order + 1, t_end - t)
     exponent = -1.0 / (error_order + 1)
@@ -219,16 +225,21 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
             status = STEP_SIZE_UNDERFLOW
             break
         for i in range(1, stages):
-            _combine(y, h, a[i], K, i, tmp)
-            if n_lags == 0:  # ODEs call the RHS directly: `_f`'s 15 arguments cost ~100x a small RHS
-                rhs(tmp, t + c[i] * h, p, K[i])
+            _combine(y, h, a, i, K, i, tmp)
+            ts = t + c[i] * h
+            if n_lags == 0:
+                rhs(address(tmp, 0), ts, pp, address(K, i * dim))
             else:
-                _f(rhs, p, tmp, t + c[i] * h, K[i], lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count,
-                   dense)
-        _combine(y, h, b, K, stages, ynew)
+                delayed = _with_history(tmp, ts, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                rhs(delayed, ts, pp, address(K, i * dim))
+        _combine(y, h, b2, 0, K, stages, ynew)
         nfev += stages - 1
         if fsal:
-            _f(rhs, p, ynew, t + h, K[stages], lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+            if n_lags == 0:
+                rhs(address(ynew, 0), t + h, pp, address(K, stages * dim))
+            else:
+                delayed = _with_history(ynew, t + h, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                rhs(delayed, t + h, pp, address(K, stages * dim))
             nfev += 1
         factor = 1.0
         if adaptive:
@@ -251,12 +262,13 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
         if n_lags > 0 or (k_out < n_out and t_out[k_out] < t_new):
             # Dense output is needed: for an output point inside this step, or for the delay history.
             for i in range(first_extra, n_all):
-                _combine(y, h, a[i], K, i, tmp)
+                _combine(y, h, a, i, K, i, tmp)
+                ts = t + c[i] * h
                 if n_lags == 0:
-                    rhs(tmp, t + c[i] * h, p, K[i])
+                    rhs(address(tmp, 0), ts, pp, address(K, i * dim))
                 else:
-                    _f(rhs, p, tmp, t + c[i] * h, K[i], lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K,
-                       count, dense)
+                    delayed = _with_history(tmp, ts, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                    rhs(delayed, ts, pp, address(K, i * dim))
             nfev += n_all - first_extra
             have_extra = True
         while k_out < n_out and t_out[k_out] <= t_new:
@@ -289,14 +301,17 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
             hist_K[count] = K
             count += 1
         t = t_new
-        y[:] = ynew
+        for d in range(dim):
+            y[d] = ynew[d]
         if fsal:
-            K[0, :] = K[stages]
+            for d in range(dim):
+                K[0, d] = K[stages, d]
         elif k_out < n_out:
             if n_lags == 0:
-                rhs(y, t, p, K[0])
+                rhs(address(y, 0), t, pp, address(K, 0))
             else:
-                _f(rhs, p, y, t, K[0], lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(y, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                rhs(delayed, t, pp, address(K, 0))
             nfev += 1
         if adaptive:
             h *= factor

@@ -19,6 +19,7 @@ import numpy as np
 from numba import types
 
 from ..compile.modules import RHS_TYPE
+from ..compile.runtime import address
 from ..integrate.kernels import MAX_STEPS, NONFINITE, SUCCESS, _all_finite
 from ..integrate.solve import Status
 from ..integrate.tableaus import RK4
@@ -66,7 +67,7 @@ def _field(rhs, p, lag_steps, h, states, derivs, q, head, ring, x, c, t, xin, ou
         xin[d] = x[d]
     for k in range(lag_steps.shape[0]):
         _delayed(states, derivs, q, head, ring, c - lag_steps[k], h, xin[dim * (k + 1): dim * (k + 2)])
-    rhs(xin, t, p, out)
+    rhs(address(xin, 0), t, address(p, 0), address(out, 0))
 
 
 @numba.njit(cache=True)

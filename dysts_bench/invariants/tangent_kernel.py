@@ -18,6 +18,7 @@ import numpy as np
 from numba import types
 
 from ..compile.modules import JAC_TYPE, RHS_TYPE
+from ..compile.runtime import address
 from ..integrate.kernels import (
     MAX_STEPS,
     NONFINITE,
@@ -51,7 +52,7 @@ def _derivative(rhs, jac, p, y, t, out, n, k, mode, d0, x, f, xc, fc, J):
     """d/dt of the augmented state: the vector field, the tangent vectors' motion and tr J."""
     for i in range(n):
         x[i] = y[i]
-    rhs(x, t, p, f)
+    rhs(address(x, 0), t, address(p, 0), address(f, 0))
     jac(x, t, p, J)
     trace = 0.0
     for i in range(n):
@@ -69,7 +70,7 @@ def _derivative(rhs, jac, p, y, t, out, n, k, mode, d0, x, f, xc, fc, J):
         for j in range(k):
             for i in range(n):
                 xc[i] = x[i] + d0 * y[n + i * k + j]
-            rhs(xc, t, p, fc)
+            rhs(address(xc, 0), t, address(p, 0), address(fc, 0))
             for i in range(n):
                 out[n + i * k + j] = (fc[i] - f[i]) / d0
 
@@ -117,6 +118,7 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
     m = y.shape[0]
     n = (m - 1) // (1 + k)
     K = np.zeros((a.shape[0], m))  # error weights may list more stages than a step uses
+    b2 = b.reshape(1, -1)  # `_combine` takes a row of a matrix
     ynew = np.empty(m)
     tmp = np.empty(m)
     x = np.empty(n)
@@ -161,10 +163,10 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
             status = STEP_SIZE_UNDERFLOW
             break
         for i in range(1, stages):
-            _combine(y, h_step, a[i], K, i, tmp)
+            _combine(y, h_step, a, i, K, i, tmp)
             _derivative(rhs, jac, p, tmp, t + c[i] * h_step, K[i], n, k, mode, d0, x, f, xc, fc, J)
         nfev += (stages - 1) * evals
-        _combine(y, h_step, b, K, stages, ynew)
+        _combine(y, h_step, b2, 0, K, stages, ynew)
         factor = 1.0
         if adaptive:
             err = _error_norm(K, e, e2, h_step, y[:n_control], ynew[:n_control], rtol, atol)
