@@ -34,10 +34,19 @@ def _record(name: str = "demo", **kw) -> Record:
 def test_the_table_names_every_issue_benchmark():
     assert [b.name for b in select(None)] == list(BENCHMARKS)
     assert {"generation-radau", "generation-dop853", "generation-cold", "limit-c", "compile", "lyapunov",
-            "dataset-dysts2021", "scaling", "harness", "memory"} == set(BENCHMARKS)
+            "dataset-dysts2021", "scaling", "harness", "memory", "train-esn", "train-plrnn",
+            "train-transformer"} == set(BENCHMARKS)
     assert [b.name for b in select(["memory", "limit-c"])] == ["limit-c", "memory"]  # table order
     with pytest.raises(db.DystsBenchError, match=r"unknown benchmark.*choose from"):
         select(["nope"])
+
+
+def test_training_benchmark_reports_fit_time_and_forecast_speed(ctx):
+    record = run_benchmark(BENCHMARKS["train-esn"], ctx)
+    assert record.status == "ok", record.notes
+    assert record.ours.unit == "s" and record.ours.value > 0 and record.reference.value > 0
+    assert record.ratio == pytest.approx(record.ours.value / record.reference.value)
+    assert record.details["forecast_points_per_s"] > 0 and any("points/s" in n for n in record.notes)
 
 
 def test_a_missing_dependency_is_reported_not_raised(ctx):

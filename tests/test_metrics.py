@@ -76,11 +76,10 @@ def test_correlations_match_scipy(name, reference, ties, pair):
     assert M.METRICS[name](truth, forecast) == pytest.approx(expected, rel=1e-10)
 
 
-def test_kendall_in_chunks(monkeypatch, pair):
+def test_kendall_of_a_batch_equals_each_forecast(pair):
     truth, forecast, _ = pair
-    whole = M.kendall(truth, forecast)
-    monkeypatch.setattr(M, "_KENDALL_CHUNK", 100)
-    assert M.kendall(truth, forecast) == pytest.approx(whole, rel=1e-12)
+    batch = M.kendall(np.stack([truth, truth]), np.stack([forecast, truth]))
+    assert batch == pytest.approx([M.kendall(truth, forecast), 1.0], rel=1e-12)
 
 
 def test_mutual_information_matches_scikit_learn(pair):

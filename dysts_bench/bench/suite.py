@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DystsBenchError
-from . import compilation, dataset, generation, harness, limit, lyapunov, memory, scaling
+from . import compilation, dataset, forecasters, generation, harness, limit, lyapunov, memory, scaling
 from .record import ERROR, NotAvailable, Record, not_available
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,8 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("scaling", "Dataset generation: serial vs 2 Dask workers", scaling.two_workers),
     Benchmark("harness", "Harness overhead per forecast (a forecaster that costs nothing)", harness.overhead),
     Benchmark("memory", "Peak resident memory generating the largest config", memory.peak_generation),
+    *(Benchmark(f"train-{name}", f"{title}: training time per system, forecast speed", forecasters.training(name))
+      for name, title in forecasters.MODELS.items()),
 ]}
 
 
