@@ -9,6 +9,7 @@ accepted step is kept with its stages, and delayed states are read from that den
 from __future__ import annotations
 
 import math
+import warnings
 
 import numba
 import numpy as np
@@ -16,6 +17,10 @@ from numba import types
 
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
+
+# Right-hand sides as first-class functions are the design (one kernel for every system); numba warns at
+# each compilation that the feature is experimental.
+warnings.filterwarnings("ignore", message="First-class function type feature is experimental")
 
 SUCCESS, MAX_STEPS, STEP_SIZE_UNDERFLOW, NONFINITE = 0, 1, 2, 3
 
@@ -156,21 +161,24 @@ def _probe_step(y, f0, rtol, atol, span):
 
 
 @numba.njit(cache=True)
-def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
+def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_steps,
                a, b, c, dense, e, e2, stages, fsal, error_order, out):
     dim = y0.shape[0]
     n_all = a.shape[0]
     n_out = t_out.shape[0]
-    n_lags = lags.shape[0]
+    # `delays` is None for ODEs (the lags otherwise): numba then compiles a second version with every
+    # `delays is None` branch pruned, so the ODE loop never reassigns the history buffers (which made
+    # numba count references on every step and cost a third of it).
+    n_lags = 0 if delays is None else delays.shape[0]
     K = np.zeros((n_all, dim))
     b2 = b.reshape(1, -1)  # `_combine` takes a row of a matrix
     y = y0.copy()
     ynew = np.empty(dim)
     tmp = np.empty(dim)
     xin = np.empty(dim * (1 + n_lags))
-    max_h = np.inf if n_lags == 0 else lags.min()
-    max_lag = 0.0 if n_lags == 0 else lags.max()
-    capacity = 16 if n_lags > 0 else 0
+    max_h = np.inf if delays is None else delays.min()
+    max_lag = 0.0 if delays is None else delays.max()
+    capacity = 0 if delays is None else 16
     hist_t = np.empty(capacity)
     hist_h = np.empty(capacity)
     hist_y = np.empty((capacity, dim))
@@ -186,10 +194,10 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
         return SUCCESS, nfev
     t = t0
     t_end = t_out[n_out - 1]
-    if n_lags == 0:
+    if delays is None:
         rhs(address(y, 0), t, pp, address(K, 0))
     else:
-        delayed = _with_history(y, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+        delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
         rhs(delayed, t, pp, address(K, 0))
     nfev += 1
     if not (_all_finite(y) and _all_finite(K[0])):
@@ -201,10 +209,10 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
     else:
         h0 = min(_probe_step(y, K[0], rtol, atol, t_end - t), max_h)
         _combine(y, h0, np.ones((1, 1)), 0, K, 1, tmp)
-        if n_lags == 0:
+        if delays is None:
             rhs(address(tmp, 0), t + h0, pp, address(K, dim))
         else:
-            delayed = _with_history(tmp, t + h0, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+            delayed = _with_history(tmp, t + h0, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
             rhs(delayed, t + h0, pp, address(K, dim))
         nfev += 1
         h = _initial_step(y, K[0], K[1], h0, rtol, atol, error_order + 1, t_end - t)
@@ -227,18 +235,18 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
         for i in range(1, stages):
             _combine(y, h, a, i, K, i, tmp)
             ts = t + c[i] * h
-            if n_lags == 0:
+            if delays is None:
                 rhs(address(tmp, 0), ts, pp, address(K, i * dim))
             else:
-                delayed = _with_history(tmp, ts, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(tmp, ts, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
                 rhs(delayed, ts, pp, address(K, i * dim))
         _combine(y, h, b2, 0, K, stages, ynew)
         nfev += stages - 1
         if fsal:
-            if n_lags == 0:
+            if delays is None:
                 rhs(address(ynew, 0), t + h, pp, address(K, stages * dim))
             else:
-                delayed = _with_history(ynew, t + h, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(ynew, t + h, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
                 rhs(delayed, t + h, pp, address(K, stages * dim))
             nfev += 1
         factor = 1.0
@@ -259,15 +267,15 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
             break
         t_new = t_end if last else t + h
         have_extra = False
-        if n_lags > 0 or (k_out < n_out and t_out[k_out] < t_new):
+        if delays is not None or (k_out < n_out and t_out[k_out] < t_new):
             # Dense output is needed: for an output point inside this step, or for the delay history.
             for i in range(first_extra, n_all):
                 _combine(y, h, a, i, K, i, tmp)
                 ts = t + c[i] * h
-                if n_lags == 0:
+                if delays is None:
                     rhs(address(tmp, 0), ts, pp, address(K, i * dim))
                 else:
-                    delayed = _with_history(tmp, ts, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                    delayed = _with_history(tmp, ts, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
                     rhs(delayed, ts, pp, address(K, i * dim))
             nfev += n_all - first_extra
             have_extra = True
@@ -277,7 +285,7 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
             else:
                 _interpolate(y, h, K, dense, (t_out[k_out] - t) / h, out[k_out])
             k_out += 1
-        if n_lags > 0:
+        if delays is not None:
             if count == capacity:
                 # Drop steps older than the longest lag; grow only if the rest still fills the buffer.
                 keep = 0
@@ -307,10 +315,10 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
             for d in range(dim):
                 K[0, d] = K[stages, d]
         elif k_out < n_out:
-            if n_lags == 0:
+            if delays is None:
                 rhs(address(y, 0), t, pp, address(K, 0))
             else:
-                delayed = _with_history(y, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
                 rhs(delayed, t, pp, address(K, 0))
             nfev += 1
         if adaptive:
@@ -324,6 +332,11 @@ def _solve_one(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_step
 def solve(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
           a, b, c, dense, e, e2, stages, fsal, error_order, out, status, nfev):
     """Integrate each row of y0 and write the states at t_out into out; statuses and RHS counts too."""
+    method = (a, b, c, dense, e, e2, stages, fsal, error_order)
     for i in range(y0.shape[0]):
-        status[i], nfev[i] = _solve_one(rhs, p, y0[i], t0, t_out, lags, h_first, fixed, rtol, atol,
-                                        max_steps, a, b, c, dense, e, e2, stages, fsal, error_order, out[i])
+        if lags.shape[0] == 0:  # two calls, so that the ODE version is compiled with `delays` None
+            status[i], nfev[i] = _solve_one(rhs, p, y0[i], t0, t_out, None, h_first, fixed, rtol, atol, max_steps,
+                                            *method, out[i])
+        else:
+            status[i], nfev[i] = _solve_one(rhs, p, y0[i], t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
+                                            *method, out[i])
