@@ -297,3 +297,24 @@ def test_main_table_marks_a_results_file_that_fails_the_check(tmp_path, manifest
     entries = load_entries(tmp_path / "results", known_manifests(manifests))
     name = board_table(group_boards(entries)[0], 0).rows[0].cells[1]
     assert name.mark == "⚠" and "summary.median.vpt = 99.0" in name.title
+
+
+def test_results_on_a_subset_get_a_board_where_the_others_are_restricted_to_it(tmp_path):
+    manifest = write_manifest(tmp_path / "manifests")
+    folder = tmp_path / "results"
+    folder.mkdir()
+    subset = SYSTEMS[:2]
+    save_results(make_results("reservoir", 4.0, manifest, seed=0), folder / "reservoir.json")
+    save_results(make_results("persistence", 0.4, manifest, seed=1), folder / "persistence.json")
+    save_results(make_results("transformer", 2.0, manifest, seed=2, systems=subset), folder / "transformer.json")
+    full, part = group_boards(load_entries(folder, known_manifests(tmp_path / "manifests")))
+    assert not full.subset and part.subset and part.systems == frozenset(subset)
+    assert [e.results.forecaster.name for e in full.entries] == ["reservoir", "persistence"]
+    assert {e.results.forecaster.name for e in part.entries} == {"reservoir", "persistence", "transformer"}
+    assert [e.results.forecaster.name for e in part.own_entries] == ["transformer"]
+    reservoir = next(e for e in part.entries if e.results.forecaster.name == "reservoir")
+    expected = summarize_records(r for r in reservoir.results.records if r.system in subset)[1]
+    assert reservoir.summary == expected and reservoir.summary.n_systems == len(subset)
+    assert reservoir.results.summary.n_systems == len(SYSTEMS)  # the file itself is unchanged
+    table = board_table(part, 1)
+    assert all(row.cells[-1].text.endswith(f"/ {len(subset)}") for row in table.rows)

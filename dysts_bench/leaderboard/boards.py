@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import DystsBenchError
-from ..evaluate.results import Conventions, DatasetInfo, Results, load_results
+from ..evaluate.results import Conventions, DatasetInfo, Results, Summary, load_results
+from ..evaluate.summary import summarize_records
 from .check import KnownDataset, results_problems
 from .columns import Column, headline_columns
 from .tables import Cell, Header, Row, Table, median_floor, metric_cell, metric_header, number_cell, text_cell
@@ -29,15 +30,31 @@ class Entry:
     path: Path
     results: Results
     problems: list[str]
+    restricted: Summary | None = None    # its summary over a board's fewer systems, on that board only
 
     @property
     def href(self) -> str:
         """Its page, relative to the site root."""
         return f"forecasters/{self.slug}.html"
 
+    @property
+    def summary(self) -> Summary:
+        """The summary over the board's systems."""
+        return self.restricted or self.results.summary
+
+    @property
+    def systems(self) -> frozenset[str]:
+        """The systems it was scored on."""
+        return frozenset(self.results.systems)
+
     def median(self, metric: str) -> float | None:
         """The summary median of a metric."""
-        return self.results.summary.median.get(metric)
+        return self.summary.median.get(metric)
+
+    def restricted_to(self, systems: frozenset[str]) -> Entry:
+        """The same entry summarized over `systems` only (a subset of its own)."""
+        _, summary = summarize_records(r for r in self.results.records if r.system in systems)
+        return replace(self, restricted=summary)
 
 
 @dataclass
@@ -47,6 +64,13 @@ class Board:
     dataset: DatasetInfo
     conventions: Conventions
     entries: list[Entry] = field(default_factory=list)
+    systems: frozenset[str] = frozenset()
+    subset: bool = False                 # other boards of the dataset cover more systems
+
+    @property
+    def own_entries(self) -> list[Entry]:
+        """The entries scored on exactly this board's systems (not restricted from a larger set)."""
+        return [e for e in self.entries if e.restricted is None]
 
     @property
     def columns(self) -> list[Column]:
@@ -57,6 +81,7 @@ class Board:
     def floors(self) -> dict[str, float | None]:
         """The truth-vs-truth floors (median over systems): properties of the data, the same for every entry."""
         systems = self.entries[0].results.systems if self.entries else {}
+        systems = {k: v for k, v in systems.items() if k in self.systems}
         return {c.key: median_floor(systems, c.key) for c in self.columns if c.floor}
 
 
@@ -92,16 +117,29 @@ def load_entries(results_dir: Path, known: dict[str, KnownDataset]) -> list[Entr
 
 
 def group_boards(entries: Sequence[Entry]) -> list[Board]:
-    """Entries grouped by dataset, window and conventions, each group ranked by median VPT."""
-    boards: dict[tuple, Board] = {}
+    """Entries grouped by dataset, window, conventions and systems, each group ranked by median VPT.
+
+    Results on fewer systems (a subset, e.g. models too slow to train on all) get a board of their own,
+    on which every result covering more systems of the same dataset is summarized over the subset too,
+    so that a ranking only ever compares forecasters on the same systems.
+    """
+    groups: dict[tuple, list[Entry]] = {}
     for e in entries:
         r = e.results
         key = (r.dataset.config, r.dataset.manifest_hash, r.dataset.context, r.dataset.horizon,
                r.conventions.model_dump_json())
-        boards.setdefault(key, Board(r.dataset, r.conventions)).entries.append(e)
-    for board in boards.values():
-        board.entries.sort(key=_rank_key)
-    return sorted(boards.values(), key=lambda b: (b.dataset.config, b.dataset.manifest_hash))
+        groups.setdefault(key, []).append(e)
+    boards = []
+    for group in groups.values():
+        widest = max(len(e.systems) for e in group)
+        for systems in sorted({e.systems for e in group}, key=lambda s: (-len(s), sorted(s))):
+            board = Board(group[0].results.dataset, group[0].results.conventions, systems=systems,
+                          subset=len(systems) < widest)
+            board.entries = [e if e.systems == systems else e.restricted_to(systems)
+                             for e in group if e.systems >= systems]
+            board.entries.sort(key=_rank_key)
+            boards.append(board)
+    return sorted(boards, key=lambda b: (b.dataset.config, b.dataset.manifest_hash, -len(b.systems)))
 
 
 def board_table(board: Board, index: int) -> Table:
@@ -118,7 +156,7 @@ def board_table(board: Board, index: int) -> Table:
         mark = "⚠" if e.problems else ""
         name = Cell(r.forecaster.name, sort=r.forecaster.name.lower(), href=e.href, mark=mark,
                     title="; ".join(e.problems[:3]) if e.problems else f"version {r.forecaster.version}")
-        s = r.summary
+        s = e.summary
         cells = [number_cell(rank, 0), name, text_cell(r.mode),
                  metric_cell(cols[0], s.median.get("vpt")), metric_cell(cols[0], s.mean.get("vpt"))]
         cells += [metric_cell(c, s.median.get(c.key)) for c in cols[1:]]
@@ -129,7 +167,7 @@ def board_table(board: Board, index: int) -> Table:
 
 def system_ranking_table(name: str, boards: Sequence[Board], href: Callable[[str], str]) -> Table:
     """The forecasters scored on one system, ranked by their median VPT on it."""
-    scored = [(b, e, e.results.systems[name]) for b in boards for e in b.entries if name in e.results.systems]
+    scored = [(b, e, e.results.systems[name]) for b in boards for e in b.own_entries if name in e.results.systems]
     scored.sort(key=lambda t: (t[2].metrics.get("vpt") is None, -(t[2].metrics.get("vpt") or 0.0)))
     cols = headline_columns(scored[0][0].conventions if scored else Conventions())
     headers = [Header("#"), Header("Forecaster", numeric=False), Header("Dataset", numeric=False),

@@ -196,7 +196,7 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
     order = ordinal_order(registry)
     plane = site.figure(CE_FIGURE, lambda p: figures.complexity_entropy_figure(points, p, order=order))
     for board in boards:
-        for e in board.entries:
+        for e in board.own_entries:
             forecaster_page(site, board, e, system_href, registry_lyap)
     for name in tqdm(pages, desc="system pages", unit="system", disable=not progress):
         system_page(site, by_name[name], boards, points, order)
