@@ -12,6 +12,10 @@ OUT=leaderboard/results
 SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge
 TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottC,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,NoseHoover,Arneodo,Sakarya,Hadley,ShimizuMorioka,LorenzStenflo
 
+case "${1:-all}" in
+  baselines|esn|plrnn|transformer|transformer-global|all) ;;
+  *) echo "usage: $0 [baselines|esn|plrnn|transformer|transformer-global|all]" >&2; exit 2 ;;
+esac
 [ -e "$ARCHIVE" ] || $DB data generate --config lyapunov --out "$ARCHIVE"   # matches data/manifests/lyapunov.json
 case "${1:-all}" in
   baselines|all)
@@ -25,5 +29,5 @@ case "${1:-all}" in
   transformer-global|all)
     $DB evaluate transformer-global --data "$ARCHIVE" --mode zero-shot --train-systems $TRAIN_SYSTEMS \
       --systems $SUBSET --out $OUT/transformer-global-lyapunov-zero-shot.json --quiet ;;
-  *) echo "usage: $0 [baselines|esn|plrnn|transformer|transformer-global|all]" >&2; exit 2 ;;
+  *) ;;
 esac
