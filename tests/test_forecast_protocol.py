@@ -365,6 +365,11 @@ def test_installed_entry_points_are_loadable():
         assert callable(load_forecaster_class(name).predict)
 
 
+def test_parse_params_reads_exponent_notation_as_numbers():
+    assert parse_params(["ridge=1e-6", "lr=3E+2", "grid=[1e-8, 1.5e-2]", "tag=e5", "v=1.0.2"]) == {
+        "ridge": 1e-6, "lr": 300.0, "grid": [1e-8, 0.015], "tag": "e5", "v": "1.0.2"}
+
+
 def test_parse_params():
     assert parse_params(["n_epochs=3", "model=NLinear", "scale=false", "lags=[1, 2]", "name="]) == {
         "n_epochs": 3, "model": "NLinear", "scale": False, "lags": [1, 2], "name": ""}

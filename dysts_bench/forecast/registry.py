@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import importlib
 import importlib.util
+import re
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,17 @@ def load_forecaster(spec: str, **params: Any) -> Any:
         raise ForecasterError(f"{spec}: cannot construct {cls.__name__}({_fmt(params)}): {exc}") from None
 
 
+class _ParamLoader(yaml.SafeLoader):
+    """YAML 1.1 with YAML 1.2's floats: `1e-6` is a number (PyYAML alone reads it as a string)."""
+
+
+_ParamLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def parse_params(items: list[str]) -> dict[str, Any]:
     """Command-line "key=value" pairs as a dict; values are read as YAML (numbers, booleans, lists)."""
     params: dict[str, Any] = {}
@@ -77,7 +89,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
         if not sep or not key.isidentifier():
             raise ForecasterError(f"bad parameter {item!r}: write NAME=VALUE, e.g. seed=1")
         try:
-            params[key] = yaml.safe_load(value) if value else ""
+            params[key] = yaml.load(value, Loader=_ParamLoader) if value else ""  # a SafeLoader: no code runs
         except yaml.YAMLError:
             params[key] = value
     return params
