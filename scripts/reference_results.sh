@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 DB=.venv/bin/dysts-bench
 ARCHIVE=${ARCHIVE:-/tmp/l.zarr}
 OUT=leaderboard/results
-SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge
+SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge,Lorenz84,MooreSpiegel,NewtonLiepnik,SprottJerk,HyperLorenz,RabinovichFabrikant
 TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottC,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,NoseHoover,Arneodo,Sakarya,Hadley,ShimizuMorioka,LorenzStenflo
 
 case "${1:-all}" in

@@ -235,6 +235,8 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
         for i in range(1, stages):
             _combine(y, h, a, i, K, i, tmp)
             ts = t + c[i] * h
+            # Each evaluation spells out both cases: a helper taking the history's arrays, even inlined,
+            # costs 12% of an RK4 step on Lorenz in reference counting.
             if delays is None:
                 rhs(address(tmp, 0), ts, pp, address(K, i * dim))
             else:
