@@ -96,13 +96,14 @@ class ESN:
         self._draw_reservoir(dim, np.random.default_rng(self.seed))
         data = [self.scaler_.transform(np.asarray(s, dtype=float)) for s in series if len(s) > self.washout + 1]
         n_held = 0 if len(ridges) == 1 or len(data) == 1 else max(1, round(self.validation_fraction * len(data)))
+        fitted, held = data[: len(data) - n_held], data[len(data) - n_held:]
         with progress_bar(len(data), "ESN reservoir", self.progress) as bar:
-            gram, cross = self._normal_equations(data[: len(data) - n_held], bar)
-            held_gram, held_cross = self._normal_equations(data[len(data) - n_held:], bar)
+            gram, cross = self._normal_equations(fitted, bar)
+            held_gram, held_cross = self._normal_equations(held, bar)
         if len(ridges) == 1:
             self.ridge_ = ridges[0]
         else:
-            self.ridge_ = self._select_ridge(ridges, gram, cross, data[len(data) - n_held:] or data)
+            self.ridge_ = self._select_ridge(ridges, gram, cross, held or data)
         self.W_out_ = _ridge_solve(gram + held_gram, cross + held_cross, self.ridge_)
         self.dt_, self.dim_ = float(dt), dim
         logger.info("ESN fitted: %d units on %d series, ridge %g", self.n_units, len(data), self.ridge_)
