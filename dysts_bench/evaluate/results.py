@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import DystsBenchError
 
 SCHEMA_VERSION = 1
+# The evaluation protocol results are made under (docs/protocol.md); files of different protocols are never
+# ranked together. Protocol 2: long-term statistics on long free runs, counted out-of-box mass, censored VPT.
+PROTOCOL = 2
 Status = Literal["ok", "error", "timeout", "invalid"]
 # The metrics the leaderboard's main table shows, in its order.
 HEADLINE_METRICS = ("vpt", "vpt_smape30", "d_stsp", "d_h", "smape")
@@ -116,6 +119,7 @@ class Results(_Model):
     """A complete results file."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
+    protocol: int = 1                     # absent in files made before protocol 2
     mode: Literal["per-system", "zero-shot"]
     forecaster: ForecasterInfo
     dataset: DatasetInfo
