@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import dysts_bench as db
@@ -183,16 +185,20 @@ def test_nan_forecasts_give_nan(pair):
 
 def test_vpt_by_hand():
     truth = np.zeros((20, 1))
-    forecast = 0.1 * np.arange(20.0)[:, None]       # e = 0.1 k: above 0.5 first at k = 6, time 7 dt
-    assert M.vpt(truth, forecast, dt=0.1, lyapunov_max=2.0, sigma=[1.0]) == pytest.approx(1.4)
+    forecast = 0.1 * np.arange(20.0)[:, None]       # e = 0.1 k: above 0.5 first at k = 6, valid 6 steps
+    assert M.vpt(truth, forecast, dt=0.1, lyapunov_max=2.0, sigma=[1.0]) == pytest.approx(1.2)
     # The error is normalized by sqrt(sum sigma_i^2) = 5.
     two = np.column_stack([forecast[:, 0] * 3.0, forecast[:, 0] * 4.0])
-    assert M.vpt(np.zeros((20, 2)), two, dt=0.1, lyapunov_max=2.0, sigma=[3.0, 4.0]) == pytest.approx(1.4)
+    assert M.vpt(np.zeros((20, 2)), two, dt=0.1, lyapunov_max=2.0, sigma=[3.0, 4.0]) == pytest.approx(1.2)
     # Never above the threshold: the horizon (a lower bound); NaN counts as above.
     assert M.vpt(truth, truth, dt=0.1, lyapunov_max=2.0, sigma=[1.0]) == pytest.approx(4.0)
     nan_at_3 = np.zeros((20, 1))
     nan_at_3[3] = np.nan
-    assert M.vpt(truth, nan_at_3, dt=0.1, lyapunov_max=2.0, sigma=[1.0]) == pytest.approx(0.8)
+    assert M.vpt(truth, nan_at_3, dt=0.1, lyapunov_max=2.0, sigma=[1.0]) == pytest.approx(0.6)
+    # A crossing at the last step is not the same as none.
+    last = np.zeros((20, 1))
+    last[-1] = 1.0
+    assert M.vpt(truth, last, dt=0.1, lyapunov_max=2.0, sigma=[1.0]) == pytest.approx(3.8)
     with pytest.raises(M.MetricError, match="lyapunov_max"):
         M.vpt(truth, truth, dt=0.1, lyapunov_max=0.0, sigma=[1.0])
     with pytest.raises(M.MetricError, match="sigma"):
@@ -201,15 +207,15 @@ def test_vpt_by_hand():
 
 def test_vpt_smape30_by_hand():
     truth = np.ones((5, 1))
-    forecast = np.array([[1.0], [1.0], [3.0], [1.0], [1.0]])   # sMAPE 0, 0, 100: running mean 33 at step 3
-    assert M.vpt_smape30(truth, forecast, dt=0.5, lyapunov_max=1.0) == pytest.approx(1.5)
+    forecast = np.array([[1.0], [1.0], [3.0], [1.0], [1.0]])   # sMAPE 0, 0, 100: running mean 33 at index 2
+    assert M.vpt_smape30(truth, forecast, dt=0.5, lyapunov_max=1.0) == pytest.approx(1.0)
     assert M.vpt_smape30(truth, truth, dt=0.5, lyapunov_max=1.0) == pytest.approx(2.5)
 
 
 def test_vpt_batches():
     truth = np.zeros((2, 20, 1))
     forecast = np.stack([0.1 * np.arange(20.0), 0.2 * np.arange(20.0)])[..., None]
-    np.testing.assert_allclose(M.vpt(truth, forecast, dt=1.0, lyapunov_max=1.0, sigma=1.0), [7.0, 4.0])
+    np.testing.assert_allclose(M.vpt(truth, forecast, dt=1.0, lyapunov_max=1.0, sigma=1.0), [6.0, 3.0])
 
 
 # ------------------------------------------------------------------------------------- long-term (Hess)
@@ -220,7 +226,8 @@ def test_d_stsp_by_hand():
     expected = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)
     assert M.d_stsp(truth, forecast, n_bins=2) == pytest.approx(expected, rel=1e-4)
     assert M.d_stsp(truth, truth, n_bins=2) == 0.0
-    assert math.isnan(M.d_stsp(truth, truth + 10.0, n_bins=2))    # no forecast point inside the box
+    # No forecast point inside the box: all the mass is in the overflow bin, a large but finite divergence.
+    assert M.d_stsp(truth, truth + 10.0, n_bins=2) > M.d_stsp(truth, forecast, n_bins=2) > 0.0
 
 
 def test_d_stsp_matches_dense_histograms():
@@ -230,9 +237,11 @@ def test_d_stsp_matches_dense_histograms():
     sd = truth.std(axis=0, ddof=1)
     edges = [np.linspace(lo, hi, n_bins + 1) for lo, hi in zip(truth.min(0) - 0.1 * sd, truth.max(0) + 0.1 * sd,
                                                                strict=True)]
-    p, _ = np.histogramdd(truth, bins=edges)
-    q, _ = np.histogramdd(forecast, bins=edges)
-    p, q = ((h.ravel() + alpha) / (h.sum() + alpha * h.size) for h in (p, q))
+    # The box's bins plus one overflow bin for the points outside it.
+    p, q = (np.append(h.ravel(), len(z) - h.sum()) for z in (truth, forecast)
+            for h in [np.histogramdd(z, bins=edges)[0]])
+    assert q[-1] > 0    # some forecast points lie outside the box
+    p, q = ((h + alpha) / (h.sum() + alpha * h.size) for h in (p, q))
     assert M.d_stsp(truth, forecast) == pytest.approx(stats.entropy(p, q), rel=1e-9)
 
 
@@ -286,3 +295,90 @@ def test_compute_metrics(pair):
         M.compute_metrics(truth, forecast, ["mase"])
     with pytest.raises(M.MetricError, match="unknown metric"):
         M.compute_metrics(truth, forecast, ["nope"])
+
+
+# ------------------------------------------------------------------- protocol 2: conventions and gaming
+
+def _zhang_gilpin_vpt_smape(x: np.ndarray, xhat: np.ndarray, threshold: float = 30.0) -> int:
+    """Their definition, written from the paper's code: the first index i at which the sMAPE (0-200) of
+    x[:i + 1] against xhat[:i + 1], pooled over time and coordinates, exceeds the threshold; else len."""
+    for i in range(len(x)):
+        a, b = x[: i + 1], xhat[: i + 1]
+        if 200.0 * np.mean(np.abs(a - b) / (np.abs(a) + np.abs(b))) > threshold:
+            return i
+    return len(x)
+
+
+@pytest.mark.parametrize("case", ["early", "late", "last", "never", "first"])
+def test_vpt_smape30_equals_the_zhang_gilpin_definition(case):
+    rng = np.random.default_rng(11)
+    truth = 1.0 + rng.random((40, 3))
+    forecast = truth.copy()
+    start = {"early": 5, "late": 30, "last": 39, "never": None, "first": 0}[case]
+    if start is not None:
+        forecast[start:] *= 9.0
+    if case == "last":    # sMAPE 29 at every step but the last: the running mean crosses 30 only there
+        forecast = truth * (229.0 / 171.0)
+        forecast[-1] = -truth[-1]
+    index = _zhang_gilpin_vpt_smape(truth, forecast)
+    assert M.vpt_smape30(truth, forecast, dt=0.25, lyapunov_max=0.5) == pytest.approx(index * 0.25 * 0.5)
+    if case == "last":
+        assert index == 39 < len(truth)    # crossed at the last step: not the horizon
+
+
+def test_leaving_the_attractor_never_pays():
+    lorenz = db.get_system("Lorenz")
+    truths = M.independent_truths(lorenz, n_steps=2000, dt=0.03, transient=30.0)
+    truth, other = truths[0, 0], truths[1, 0]
+    replayed = other.copy()
+    # 99% of the points far away, 1% on the attractor: the reference code scored this better than truth.
+    gamed = np.full_like(other, 1e6)
+    gamed[::100] = other[::100]
+    floor = M.d_stsp(truth, other)
+    assert M.d_stsp(truth, gamed) > M.d_stsp(truth, replayed) == floor
+    assert M.d_stsp(truth, gamed) > floor + math.log(50)
+
+
+def test_leaving_the_attractor_never_pays_in_six_dimensions():
+    rng = np.random.default_rng(3)
+    truth, other = rng.standard_normal((2, 1500, 6))
+    gamed = np.full_like(other, 1e6)
+    gamed[::100] = other[::100]
+    assert M.d_stsp(truth, gamed) > M.d_stsp(truth, other)
+
+
+@settings(max_examples=30, deadline=None)
+@given(fraction=st.floats(0.01, 0.99), far=st.floats(1e2, 1e12), seed=st.integers(0, 2**16))
+def test_no_forecast_beats_the_floor_by_leaving_the_box(fraction, far, seed):
+    rng = np.random.default_rng(seed)
+    truth, other = rng.standard_normal((2, 3000, 3))
+    moved = other.copy()
+    which = rng.random(len(moved)) < fraction
+    moved[which] = far * np.sign(rng.standard_normal((int(which.sum()), 3)))
+    assert M.d_stsp(truth, moved) > M.d_stsp(truth, other)
+
+
+def test_a_valid_time_at_the_horizon_is_censored():
+    from dysts_bench.evaluate.results import Conventions, Record
+    from dysts_bench.evaluate.scoring import censored
+    from dysts_bench.evaluate.summary import summarize_records
+    from dysts_bench.leaderboard.columns import headline_columns
+    from dysts_bench.leaderboard.tables import metric_cell
+
+    truth = np.zeros((20, 1))
+    held = M.vpt(truth, truth, dt=0.1, lyapunov_max=2.0, sigma=[1.0])
+    last = truth.copy()
+    last[-1] = 1.0
+    crossed = M.vpt(truth, last, dt=0.1, lyapunov_max=2.0, sigma=[1.0])
+    horizon = 20 * 0.1 * 2.0
+    assert censored({"vpt": held, "vpt_smape30": None}, horizon) == ["vpt"]
+    assert censored({"vpt": crossed}, horizon) == []
+    records = [Record(system="Lorenz", ic=i, status="ok", metrics={"vpt": v}, censored=c)
+               for i, (v, c) in enumerate([(held, ["vpt"]), (held, ["vpt"]), (crossed, [])])]
+    totals, _ = summarize_records(records)
+    assert totals["Lorenz"].censored == ["vpt"]
+    assert summarize_records(records[1:])[0]["Lorenz"].censored == ["vpt"]    # half: a lower bound
+    assert summarize_records(records[2:])[0]["Lorenz"].censored == []
+    column = headline_columns(Conventions())[0]
+    assert metric_cell(column, held, censored=True).text.startswith("≥ ")
+    assert not metric_cell(column, crossed).text.startswith("≥")

@@ -20,6 +20,7 @@ from .. import __version__
 from ..errors import DystsBenchError
 from ..forecast.protocol import ForecasterError, as_series, clone, get_params, name_of, tags_of
 from .results import (
+    PROTOCOL,
     Conventions,
     DatasetInfo,
     Environment,
@@ -245,10 +246,10 @@ def _assemble(info: ForecasterInfo, dataset: DatasetInfo, mode: str, train: list
         o["system"]: SystemSummary(
             system=o["system"], version=o["version"], lyapunov_time=o["lyapunov_time"],
             n_ok=totals[o["system"]].n_ok, n_failed=totals[o["system"]].n_failed,
-            metrics=totals[o["system"]].metrics, floors=o["floors"])
+            metrics=totals[o["system"]].metrics, censored=totals[o["system"]].censored, floors=o["floors"])
         for o in outcomes if o["system"] in totals
     }
-    return Results(mode=mode, forecaster=info, dataset=dataset, conventions=Conventions(),
+    return Results(protocol=PROTOCOL, mode=mode, forecaster=info, dataset=dataset, conventions=Conventions(),
                    environment=environment(command), records=records, systems=systems, summary=summary,
                    train_systems=train)
 

@@ -33,9 +33,13 @@ def d_stsp(y_true: np.ndarray, y_pred: np.ndarray, *, n_bins: int = STSP_BINS,
     """State-space divergence: KL(p_true ‖ p_forecast) of the occupation measures (Hess et al. 2023).
 
     Below 6 dimensions, histograms with `n_bins` per dimension over the true series' range widened by 0.1σ
-    on each side, Laplace-smoothed (α = 1e-5); forecast points outside that box are not counted, and a
-    forecast with none inside gives NaN. From 6 dimensions on, a Gaussian-mixture estimate (see
-    `_gmm_divergence`). The two series may differ in length.
+    on each side, Laplace-smoothed (α = 1e-5), plus one overflow bin that holds every point outside that
+    box. From 6 dimensions on, a Gaussian-mixture estimate (see `_gmm_divergence`). The two series may
+    differ in length.
+
+    Deviation from the reference code (documented in docs/protocol.md): it drops forecast points outside
+    the box and normalizes by the rest, so a forecast that leaves the attractor with all but one point
+    can beat two true trajectories. Here the mass outside counts, so leaving the attractor always costs.
     """
     t, p = as_series(y_true), as_series(y_pred)
     if t.shape[:-2] != p.shape[:-2] or t.shape[-1] != p.shape[-1]:
@@ -59,18 +63,20 @@ def _binned_divergence(x: np.ndarray, y: np.ndarray, n_bins: int, alpha: float =
         idx = np.floor((z - lo) / width)
         inside = np.all((idx >= 0) & (idx < n_bins), axis=1)
         flat = np.ravel_multi_index(idx[inside].astype(np.int64).T, shape)
+        # Every point outside the box lands in one overflow bin, numbered after the box's bins.
+        flat = np.concatenate([flat, np.full(int(np.count_nonzero(~inside)), n_box)])
         return np.unique(flat, return_counts=True)
 
+    n_box = n_bins ** x.shape[1]
     (bins_x, counts_x), (bins_y, counts_y) = occupied(x), occupied(y)
-    if counts_y.size == 0:
-        return math.nan
-    n_total = float(n_bins) ** x.shape[1]
+    n_total = float(n_box + 1)
     union = np.union1d(bins_x, bins_y)
     cx = np.zeros(union.size)
     cy = np.zeros(union.size)
     cx[np.searchsorted(union, bins_x)] = counts_x
     cy[np.searchsorted(union, bins_y)] = counts_y
-    # Laplace smoothing as in the reference code: (h + α) / (Σh + α·n_bins^D).
+    # Laplace smoothing as in the reference code, (h + α) / (Σh + α·n_bins^D), over the box and the
+    # overflow bin; Σh counts every point, inside the box or not.
     zx, zy = counts_x.sum() + alpha * n_total, counts_y.sum() + alpha * n_total
     px, py = (cx + alpha) / zx, (cy + alpha) / zy
     empty_x, empty_y = alpha / zx, alpha / zy

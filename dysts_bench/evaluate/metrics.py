@@ -9,8 +9,11 @@ Conventions:
 - Ratios: 0/0 is 0 (a perfect forecast of a zero quantity), x/0 is inf. Undefined values (a correlation
   with a constant series) are NaN; a NaN in a forecast makes its metrics NaN (VPTs treat it as an error
   above every threshold).
-- VPT and `vpt_smape30` are in Lyapunov times τ = 1/λ_max; forecast step k (0-based) is at time (k+1)·dt.
-  When the threshold is never crossed they return the horizon's length, a lower bound.
+- VPT and `vpt_smape30` are in Lyapunov times τ = 1/λ_max. As in the code of Zhang & Gilpin (2025,
+  "Zero-shot forecasting of chaotic systems", `vpt_smape`), the value is the 0-based index k of the first
+  forecast step above the threshold, times dt·λ_max: the forecast was valid for its first k steps. When
+  the threshold is never crossed they return the horizon's length n·dt·λ_max, a lower bound that no
+  crossing gives (a crossing at the last step gives (n − 1)·dt·λ_max): the harness records it as censored.
 - D_stsp and D_H (Hess et al. 2023) and their truth-vs-truth floor live in `long_term`.
 """
 
@@ -307,7 +310,11 @@ def vpt(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_max: floa
 
 def vpt_smape30(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_max: float,
                 threshold: float = SMAPE_THRESHOLD) -> Any:
-    """Lyapunov times until the running mean of the per-step sMAPE (0-200) first exceeds 30."""
+    """Lyapunov times until the running mean of the per-step sMAPE (0-200) first exceeds 30.
+
+    Equals `vpt_smape(x, xhat, threshold=30)` of Zhang & Gilpin (2025) times dt·λ_max: their cumulative
+    sMAPE of x[:i + 1] pools time and coordinates with equal weights, as the running mean here does.
+    """
     t, p = as_pair(y_true, y_pred)
     per_step = np.mean(_smape_terms(t, p), axis=-1)
     running = np.cumsum(per_step, axis=-1) / np.arange(1, per_step.shape[-1] + 1)
@@ -315,10 +322,10 @@ def vpt_smape30(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_m
 
 
 def _first_exceedance(values: np.ndarray, threshold: float, dt: float, lyapunov_max: float) -> Any:
-    """(index + 1)·dt·λ of the first value above threshold (NaN counts as above); the horizon if none."""
+    """index·dt·λ of the first value above threshold (NaN counts as above); the horizon n·dt·λ if none."""
     dt, lam = _positive(dt, "dt"), _positive(lyapunov_max, "lyapunov_max")
     above = ~(values <= threshold)
-    steps = np.where(above.any(axis=-1), above.argmax(axis=-1) + 1, values.shape[-1])
+    steps = np.where(above.any(axis=-1), above.argmax(axis=-1), values.shape[-1])
     return scalar_or_array(steps * dt * lam)
 
 
@@ -357,6 +364,7 @@ METRICS: dict[str, Metric] = _table(
 SHORT_TERM = ("mse", "mae", "rmse", "nrmse", "marre", "r2", "rmsle", "smape", "mape", "wape", "spearman",
               "pearson", "kendall", "coefficient_of_variation", "mutual_information", "mase", "ope", "dtw")
 LONG_TERM = ("d_stsp", "d_h")
+VALID_TIMES = ("vpt", "vpt_smape30")     # censored at the horizon when never invalid
 
 
 def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, names: list[str] | tuple[str, ...] | None = None,

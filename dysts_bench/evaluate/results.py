@@ -84,6 +84,8 @@ class Record(_Model):
     status: Status
     message: str = ""
     metrics: dict[str, float | None] = Field(default_factory=dict)
+    # Metrics whose threshold was never crossed within the horizon: their value is the horizon, a lower bound.
+    censored: list[str] = Field(default_factory=list)
     fit_seconds: float | None = None
     predict_seconds: float | None = None
 
@@ -103,6 +105,7 @@ class SystemSummary(_Model):
     n_ok: int = 0
     n_failed: int = 0
     metrics: dict[str, float | None] = Field(default_factory=dict)     # median over ICs
+    censored: list[str] = Field(default_factory=list)   # metrics whose median is a lower bound (see summary.py)
     floors: dict[str, float | None] = Field(default_factory=dict)      # truth vs truth (d_stsp, d_h)
 
 

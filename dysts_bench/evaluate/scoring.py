@@ -7,6 +7,7 @@ time through `emit`, so a worker process can stream them to the harness as they 
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..forecast.protocol import ForecasterError, as_context, as_series, check_prediction, clone, tags_of
 from .long_term import d_h, d_stsp
-from .metrics import compute_metrics
+from .metrics import VALID_TIMES, compute_metrics
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -126,7 +127,9 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
             emit({"event": "record", "record": _record(job.system, ic, "error", f"predict failed: {_describe(exc)}")})
             continue
         metrics = _metrics(truth, prediction, context, inputs, data.lyapunov_max)
-        emit({"event": "record", "record": _record(job.system, ic, "ok", "", metrics, fit_seconds, seconds)})
+        record = _record(job.system, ic, "ok", "", metrics, fit_seconds, seconds)
+        record["censored"] = censored(metrics, job.horizon * data.dt * (data.lyapunov_max or 0.0))
+        emit({"event": "record", "record": record})
 
 
 def _metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inputs: dict[str, Any],
@@ -138,6 +141,13 @@ def _metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inp
     out: dict[str, float | None] = {n: None for n in METRICS}
     out.update({k: float(v) for k, v in values.items()})
     return out
+
+
+def censored(metrics: dict[str, float | None], horizon: float) -> list[str]:
+    """The valid prediction times that reached the horizon (in τ) without crossing their threshold."""
+    # No crossing gives exactly n·dt·λ; a crossing at the last step gives (n − 1)·dt·λ (see metrics.py).
+    return [m for m in VALID_TIMES if (v := metrics.get(m)) is not None and horizon > 0
+            and math.isclose(v, horizon, rel_tol=1e-9)]
 
 
 def _record(system: str, ic: int, status: str, message: str, metrics: dict | None = None,

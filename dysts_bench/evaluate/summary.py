@@ -3,6 +3,10 @@
 Per system, each metric's median over its successful forecasts (status `ok`, metric not null); overall,
 the median and the mean over systems of those per-system medians, and the number of systems without
 any successful forecast. `evaluate` writes them and `leaderboard check` recomputes them the same way.
+
+A valid prediction time still valid at the end of the horizon is censored (a lower bound). A system's
+median of such a metric is censored when at least half of its successful forecasts are: the median is
+then the horizon or lies between an uncensored value and it, and is shown as "≥".
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class SystemTotals:
     n_ok: int = 0
     n_failed: int = 0
     metrics: dict[str, float | None] = field(default_factory=dict)
+    censored: list[str] = field(default_factory=list)
 
 
 def _median(values: Iterable[float | None]) -> float | None:
@@ -44,8 +49,10 @@ def summarize_records(records: Iterable[Record]) -> tuple[dict[str, SystemTotals
     for name, recs in sorted(by_system.items()):
         ok = [r for r in recs if r.status == "ok"]
         names = sorted({m for r in ok for m in r.metrics})
+        censored = sorted(m for m in {c for r in ok for c in r.censored}
+                          if 2 * sum(m in r.censored for r in ok) >= len(ok))
         totals[name] = SystemTotals(len(ok), len(recs) - len(ok),
-                                    {m: _median(r.metrics.get(m) for r in ok) for m in names})
+                                    {m: _median(r.metrics.get(m) for r in ok) for m in names}, censored)
     metrics = sorted({m for t in totals.values() for m in t.metrics})
     summary = Summary(
         n_systems=len(totals),

@@ -117,7 +117,7 @@ def load_entries(results_dir: Path, known: dict[str, KnownDataset]) -> list[Entr
 
 
 def group_boards(entries: Sequence[Entry]) -> list[Board]:
-    """Entries grouped by dataset, window, conventions and systems, each group ranked by median VPT.
+    """Entries grouped by protocol, dataset, window, conventions and systems, each ranked by median VPT.
 
     Results on fewer systems (a subset, e.g. models too slow to train on all) get a board of their own,
     on which every result covering more systems of the same dataset is summarized over the subset too,
@@ -126,7 +126,8 @@ def group_boards(entries: Sequence[Entry]) -> list[Board]:
     groups: dict[tuple, list[Entry]] = {}
     for e in entries:
         r = e.results
-        key = (r.dataset.config, r.dataset.manifest_hash, r.dataset.context, r.dataset.horizon,
+        # Results of different evaluation protocols are never ranked together.
+        key = (r.protocol, r.dataset.config, r.dataset.manifest_hash, r.dataset.context, r.dataset.horizon,
                r.conventions.model_dump_json())
         groups.setdefault(key, []).append(e)
     boards = []
@@ -178,6 +179,6 @@ def system_ranking_table(name: str, boards: Sequence[Board], href: Callable[[str
         n = s.n_ok + s.n_failed
         cells = [number_cell(rank, 0), text_cell(e.results.forecaster.name, href(e.href)),
                  text_cell(e.results.dataset.config), Cell(f"{s.n_ok} / {n}", sort=s.n_ok / n if n else None)]
-        cells += [metric_cell(c, s.metrics.get(c.key), s.floors.get(c.key)) for c in cols]
+        cells += [metric_cell(c, s.metrics.get(c.key), s.floors.get(c.key), c.key in s.censored) for c in cols]
         table.rows.append(Row(e.results.forecaster.name, cells))
     return table

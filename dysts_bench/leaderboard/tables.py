@@ -71,10 +71,14 @@ def number_cell(value: float | None, digits: int, unit: str = "", title: str = "
     return Cell(format_number(value, digits), unit=unit, sort=value, title=title)
 
 
-def metric_cell(column: Column, value: float | None, floor: float | None = None) -> Cell:
-    """A metric's cell; metrics with a truth-vs-truth floor show it in the tooltip."""
+def metric_cell(column: Column, value: float | None, floor: float | None = None, censored: bool = False) -> Cell:
+    """A metric's cell; metrics with a truth-vs-truth floor show it in the tooltip, censored ones as "≥"."""
     title = f"truth-vs-truth floor {format_number(floor, column.digits)}" if floor is not None else ""
-    return number_cell(value, column.digits, column.unit, title)
+    cell = number_cell(value, column.digits, column.unit, title)
+    if censored and value is not None and math.isfinite(value):
+        return Cell(f"≥ {cell.text}", unit=cell.unit, sort=cell.sort,
+                    title="still valid at the end of the horizon: a lower bound")
+    return cell
 
 
 def metric_header(column: Column, stat: str = "median", floor: float | None = None) -> Header:
@@ -109,6 +113,6 @@ def per_system_table(results: Results, columns: Sequence[Column], system_href: C
         n = s.n_ok + s.n_failed
         cells = [text_cell(name, system_href(name)), number_cell(lyapunov_max(s, lyap), 3),
                  Cell(f"{s.n_ok} / {n}", sort=s.n_ok / n if n else None)]
-        cells += [metric_cell(c, s.metrics.get(c.key), s.floors.get(c.key)) for c in columns]
+        cells += [metric_cell(c, s.metrics.get(c.key), s.floors.get(c.key), c.key in s.censored) for c in columns]
         table.rows.append(Row(name, cells))
     return table
