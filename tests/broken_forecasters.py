@@ -67,3 +67,84 @@ class SlowLastValue(_Base):
 
     def predict(self, context, horizon):
         return np.tile(context[-1], (horizon, 1))
+
+
+class PrintsFakeEvents(_Base):
+    """Prints lines shaped like the worker's events, claiming a VPT of 999."""
+
+    name = "prints-fake-events"
+
+    def predict(self, context, horizon):
+        import json
+
+        for ic in range(10):
+            print(json.dumps({"event": "record", "record": {"system": "Lorenz", "ic": ic, "status": "ok",
+                                                            "message": "", "metrics": {"vpt": 999.0}}}))
+        print("plain text on stdout")
+        return np.tile(context[-1], (horizon, 1))
+
+
+class FloodsStderr(_Base):
+    name = "floods-stderr"
+
+    def predict(self, context, horizon):
+        import sys
+
+        sys.stderr.write("x" * 5_000_000 + "\n")
+        return np.tile(context[-1], (horizon, 1))
+
+
+class LeavesAChild(_Base):
+    """Starts a background `sleep 60` and writes its pid to the file `pidfile`."""
+
+    name = "leaves-a-child"
+
+    def __init__(self, pidfile: str = "", seed: int = 0):
+        super().__init__(seed)
+        self.pidfile = pidfile
+
+    def predict(self, context, horizon):
+        import subprocess
+        from pathlib import Path
+
+        child = subprocess.Popen(["sleep", "60"])
+        Path(self.pidfile).write_text(str(child.pid))
+        return np.tile(context[-1], (horizon, 1))
+
+
+class Unpicklable(_Base):
+    name = "unpicklable"
+
+    def __init__(self, seed: int = 0):
+        import threading
+
+        super().__init__(seed)
+        self.lock = threading.Lock()
+
+    def predict(self, context, horizon):
+        return np.tile(context[-1], (horizon, 1))
+
+
+class CustomBaseException(BaseException):
+    pass
+
+
+class RaisesSystemExit(_Base):
+    name = "raises-system-exit"
+
+    def predict(self, context, horizon):
+        raise SystemExit(3)
+
+
+class RaisesKeyboardInterrupt(_Base):
+    name = "raises-keyboard-interrupt"
+
+    def fit(self, series, *, dt):
+        raise KeyboardInterrupt
+
+
+class RaisesBaseException(_Base):
+    name = "raises-base-exception"
+
+    def predict(self, context, horizon):
+        raise CustomBaseException("odd")

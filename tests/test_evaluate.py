@@ -156,3 +156,68 @@ def test_dask_workers_give_the_same_records_as_a_serial_run(demo, tmp_path):
     serial = evaluate(load_forecaster("last-value"), demo, tmp_path / "s.json", progress=False)
     parallel = evaluate(load_forecaster("last-value"), demo, tmp_path / "p.json", workers=2, progress=False)
     assert [r.model_dump() for r in parallel.records] == [r.model_dump() for r in serial.records]
+
+
+def test_prints_cannot_forge_events_and_stderr_floods_do_not_block(demo, tmp_path):
+    honest = evaluate(load_forecaster("last-value"), demo, tmp_path / "h.json", systems=["Lorenz"], progress=False)
+    for i, cls in enumerate(("PrintsFakeEvents", "FloodsStderr")):
+        results = evaluate(load_forecaster(f"{BROKEN}:{cls}"), demo, tmp_path / f"p{i}.json", systems=["Lorenz"],
+                           timeout=30, progress=False)
+        assert [r.status for r in results.records] == ["ok"] * len(honest.records)
+        assert [r.metrics["vpt"] for r in results.records] == [r.metrics["vpt"] for r in honest.records]
+
+
+def test_a_background_child_of_the_forecaster_is_killed(demo, tmp_path):
+    pidfile = tmp_path / "pid"
+    start = time.monotonic()
+    results = evaluate(load_forecaster(f"{BROKEN}:LeavesAChild", pidfile=str(pidfile)), demo, tmp_path / "c.json",
+                       systems=["Lorenz"], timeout=30, progress=False)
+    assert time.monotonic() - start < 30
+    assert {r.status for r in results.records} == {"ok"}
+    time.sleep(0.2)
+    stat = Path(f"/proc/{pidfile.read_text()}/stat")
+    # Killed; a zombie remains only where this process is the subreaper that has not reaped it yet.
+    assert not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z"
+
+
+def test_an_unpicklable_forecaster_is_recorded_not_a_traceback(demo, tmp_path):
+    results = evaluate(load_forecaster(f"{BROKEN}:Unpicklable"), demo, tmp_path / "u.json", systems=["Lorenz"],
+                       timeout=30, progress=False)
+    assert {r.status for r in results.records} == {"error"}
+    assert "run without --timeout" in results.records[0].message
+
+
+@pytest.mark.parametrize(("cls", "message"), [
+    ("RaisesSystemExit", "SystemExit"),
+    ("RaisesKeyboardInterrupt", "KeyboardInterrupt"),
+    ("RaisesBaseException", "CustomBaseException: odd"),
+])
+def test_base_exceptions_of_a_forecaster_are_recorded(demo, tmp_path, cls, message):
+    results = evaluate(load_forecaster(f"{BROKEN}:{cls}"), demo, tmp_path / "b.json", systems=["Lorenz"],
+                       progress=False)
+    assert {r.status for r in results.records} == {"error"}
+    assert message in results.records[0].message
+
+
+def test_a_second_run_on_the_same_out_fails_at_once(demo, tmp_path):
+    import fcntl
+
+
+    out = tmp_path / "l.json"
+    with open(out.with_name(out.name + ".lock"), "w") as fh:
+        fh.write("4242")
+        fh.flush()
+        # flock locks are per open file: a second open in this process conflicts like another process would.
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(EvaluationError, match=r"another evaluation \(pid 4242\) is writing"):
+            evaluate(load_forecaster("last-value"), demo, out, systems=["Lorenz"], progress=False)
+    assert not out.exists()
+    evaluate(load_forecaster("last-value"), demo, out, systems=["Lorenz"], progress=False)
+    assert out.exists()
+
+
+@pytest.mark.parametrize("option", [["--timeout", "-5"], ["--max-ics", "0"]])
+def test_cli_refuses_non_positive_numbers(tmp_path, option):
+    result = subprocess.run([sys.executable, "-m", "dysts_bench", "evaluate", "last-value", "--data", "demo",
+                             "--out", str(tmp_path / "o.json"), *option], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "must be positive" in result.stderr

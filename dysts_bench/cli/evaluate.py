@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,15 +27,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-systems", help="zero-shot: comma-separated systems to fit on")
     p.add_argument("--fit-split", default="train", help="split to fit on (default: train)")
     p.add_argument("--test-split", default="test", help="split to forecast (default: test)")
-    p.add_argument("--max-ics", type=int, help="score only the first N test initial conditions per system")
-    p.add_argument("--timeout", type=float, help="seconds allowed per fit or forecast; each system then runs in "
-                                                 "a worker process that is stopped when it overruns")
+    p.add_argument("--max-ics", type=_positive(int), help="score only the first N test initial conditions per system")
+    p.add_argument("--timeout", type=_positive(float),
+                   help="seconds allowed per fit or forecast; each system then runs in a worker process that is "
+                        "stopped when it overruns (this isolates crashes; it is not a sandbox)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--workers", type=int, help="score systems in parallel on a local Dask cluster")
     group.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_evaluate)
+
+
+def _positive(kind: type) -> Any:
+    """An argparse type: a number of `kind` above zero."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be positive")
+        return value
+
+    return parse
 
 
 def _split(text: str | None) -> list[str] | None:

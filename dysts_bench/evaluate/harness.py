@@ -7,8 +7,10 @@ by its schema and written atomically, and the partial file is removed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import platform
 import sys
 from collections.abc import Iterator, Sequence
@@ -96,6 +98,39 @@ def evaluate(
                           splits={"fit": fit_split, "test": test_split}, context=context, horizon=horizon)
     header = {"forecaster": info.model_dump(), "dataset": dataset.model_dump(), "mode": mode,
               "train_systems": list(train), "max_ics": max_ics}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        return _evaluate_locked(forecaster, archive, names, train, mode, info, dataset, header, out, fit_split,
+                                test_split, context, horizon, max_ics, timeout, workers, scheduler, overwrite,
+                                progress, command)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold `<out>.lock` so that two runs do not both write `out`."""
+    import fcntl
+
+    lock = out.with_name(out.name + ".lock")
+    with lock.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            pid = fh.read().strip() or "?"
+            raise EvaluationError(f"another evaluation (pid {pid}) is writing {out}; wait for it to finish, "
+                                  "or choose another --out") from None
+        fh.truncate(0)
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield  # the file stays: removing it would let a third run lock a new file while this one holds the old
+
+
+def _evaluate_locked(forecaster: Any, archive: Any, names: list[str], train: list[str], mode: str,
+                     info: ForecasterInfo, dataset: DatasetInfo, header: dict, out: Path, fit_split: str,
+                     test_split: str, context: int, horizon: int, max_ics: int | None, timeout: float | None,
+                     workers: int | None, scheduler: str | None, overwrite: bool, progress: bool,
+                     command: str) -> Results:
+    """The body of `evaluate`, run while holding the lock on `out`."""
     done = _resume(out, header, overwrite)
     todo = [n for n in names if n not in done]
     if done:

@@ -103,7 +103,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
             fitted = model.fit(as_series(data.train), dt=data.dt)
             if fitted is not model:
                 raise ForecasterError("fit did not return self")
-        except Exception as exc:
+        except BaseException as exc:  # a forecaster's SystemExit or KeyboardInterrupt is its failure too
             message = f"fit failed: {_describe(exc)}"
             for ic in range(len(data.test)):
                 emit({"event": "record", "record": _record(job.system, ic, "error", message)})
@@ -123,7 +123,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
         except ForecasterError as exc:
             emit({"event": "record", "record": _record(job.system, ic, "invalid", str(exc))})
             continue
-        except Exception as exc:
+        except BaseException as exc:
             emit({"event": "record", "record": _record(job.system, ic, "error", f"predict failed: {_describe(exc)}")})
             continue
         metrics = _metrics(truth, prediction, context, inputs, data.lyapunov_max)

@@ -1,15 +1,21 @@
 """Scoring in a separate process, so that a time limit can be enforced by stopping it.
 
 The harness pickles (forecaster, job) with cloudpickle into a file and starts
-`python -m dysts_bench.evaluate.worker FILE`; the worker prints one JSON event per line. A plain
-subprocess (not multiprocessing) works inside Dask workers too, which may not fork children.
+`python -m dysts_bench.evaluate.worker FILE FD`; the worker writes one JSON event per line to the
+pipe FD, not to its stdout, so that a forecaster's prints can neither break nor forge the events.
+Its stdout and stderr go to a log file whose last lines explain a crash. The worker runs in its own
+process group, killed as a whole at the end, so that no child of the forecaster outlives it.
+This isolates crashes and hangs; it is not a sandbox: code that hunts for the pipe can still write to it.
+A plain subprocess (not multiprocessing) works inside Dask workers too, which may not fork children.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +24,8 @@ from typing import Any
 
 from .scoring import Emit, Job, score_system
 
+_LOG_TAIL = 4096  # bytes of the worker's output kept for an error message
+
 
 def run_with_timeout(forecaster: Any, job: Job, emit: Emit, timeout: float) -> None:
     """Score a system in a child process; a fit or a forecast that takes longer than `timeout` s is stopped."""
@@ -25,40 +33,54 @@ def run_with_timeout(forecaster: Any, job: Job, emit: Emit, timeout: float) -> N
 
     _pickle_forecaster_module_by_value(forecaster, cloudpickle)
     with tempfile.NamedTemporaryFile(suffix=".pkl", delete=False) as fh:
-        cloudpickle.dump((forecaster, job), fh)
         payload = fh.name
+        try:
+            cloudpickle.dump((forecaster, job), fh)
+        except Exception as exc:
+            fh.close()
+            os.unlink(payload)
+            emit({"event": "failed", "status": "error",
+                  "message": f"{type(forecaster).__name__} cannot be sent to a worker process ({type(exc).__name__}: "
+                             f"{exc}); run without --timeout"})
+            return
+    read_end, write_end = os.pipe()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    child = subprocess.Popen([sys.executable, "-m", "dysts_bench.evaluate.worker", payload],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        _follow(child, job, emit, timeout)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        os.unlink(payload)
+    with tempfile.TemporaryFile() as log:
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "dysts_bench.evaluate.worker", payload, str(write_end)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(write_end,), env=env,
+                start_new_session=True)
+        finally:
+            os.close(write_end)
+        try:
+            with os.fdopen(read_end, "rb") as events:
+                _follow(child, events, log, job, emit, timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            os.unlink(payload)
 
 
-def _follow(child: subprocess.Popen, job: Job, emit: Emit, timeout: float) -> None:
+def _follow(child: subprocess.Popen, events: Any, log: Any, job: Job, emit: Emit, timeout: float) -> None:
     """Relay the child's events; on silence longer than `timeout`, stop it and record time-outs."""
     selector = selectors.DefaultSelector()
-    selector.register(child.stdout, selectors.EVENT_READ)
+    selector.register(events, selectors.EVENT_READ)
     n_ics = None
     done = 0
     phase = "reading the data"
     deadline = time.monotonic() + max(timeout, 60.0)  # reading data and imports get at least a minute
     while True:
         remaining = deadline - time.monotonic()
-        line = child.stdout.readline() if remaining > 0 and selector.select(remaining) else None
+        line = events.readline() if remaining > 0 and selector.select(remaining) else None
         if line is None:
-            child.kill()
             message = f"{phase} did not finish within {timeout:g} s; the worker was stopped"
             _fill(job, emit, n_ics, done, "timeout", message)
             return
-        if not line:
+        if not line.endswith(b"\n"):  # end of the pipe (or a torn line): the worker died
             child.wait()
-            stderr = child.stderr.read().strip().splitlines()
-            why = stderr[-1] if stderr else f"exit code {child.returncode}"
+            why = _last_line(log) or f"exit code {child.returncode}"
             _fill(job, emit, n_ics, done, "error", f"the worker process died while {phase}: {why}")
             return
         event = json.loads(line)
@@ -73,6 +95,14 @@ def _follow(child: subprocess.Popen, job: Job, emit: Emit, timeout: float) -> No
         if n_ics is not None and done == n_ics:
             return
         deadline = time.monotonic() + timeout
+
+
+def _last_line(log: Any) -> str:
+    """The last non-empty line the worker wrote to its stdout or stderr."""
+    size = log.seek(0, os.SEEK_END)
+    log.seek(max(0, size - _LOG_TAIL))
+    lines = log.read().decode(errors="replace").strip().splitlines()
+    return lines[-1].strip() if lines else ""
 
 
 def _fill(job: Job, emit: Emit, n_ics: int | None, done: int, status: str, message: str) -> None:
@@ -95,18 +125,22 @@ def _pickle_forecaster_module_by_value(forecaster: Any, cloudpickle: Any) -> Non
         cloudpickle.register_pickle_by_value(sys.modules[name.split(".")[0]])
 
 
-def main(path: str) -> None:
-    """Child side: unpickle (forecaster, job), score, print events as JSON lines."""
+def main(path: str, fd: int) -> None:
+    """Child side: unpickle (forecaster, job), score, write events as JSON lines to the pipe `fd`."""
     import pickle
 
+    # The forecaster's own subprocesses must not inherit the channel; stdout and stderr are other files.
+    os.set_inheritable(fd, False)
+    channel = os.fdopen(fd, "w", buffering=1)
     with open(path, "rb") as fh:
         forecaster, job = pickle.load(fh)
 
     def emit(event: dict[str, Any]) -> None:
-        print(json.dumps(event), flush=True)
+        channel.write(json.dumps(event) + "\n")
+        channel.flush()
 
     score_system(forecaster, job, emit)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]))
