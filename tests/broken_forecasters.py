@@ -142,6 +142,9 @@ class RaisesKeyboardInterrupt(_Base):
     def fit(self, series, *, dt):
         raise KeyboardInterrupt
 
+    def predict(self, context, horizon):
+        return np.tile(context[-1], (horizon, 1))
+
 
 class RaisesBaseException(_Base):
     name = "raises-base-exception"
