@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import numpy as np
 import pytest
@@ -148,88 +147,15 @@ def test_shipped_registry_is_locked():
     assert not missing, "run `python -c 'from dysts_bench.specs.registry import write_lock; write_lock()'`"
 
 
-@pytest.mark.parametrize("folder", ['x"""; __import__("pathlib").Path({m!r}).touch(); """',
-                                    "x'''\n__import__('pathlib').Path({m!r}).touch()\n'''",
-                                    'x\\"""+__import__("pathlib").Path({m!r}).touch()#'])
+@pytest.mark.parametrize("folder", ['x"""; __import__("pathlib").Path("pwned").touch(); """',
+                                    "x'''\n__import__('pathlib').Path('pwned').touch()\n'''",
+                                    'x\\"""+__import__("pathlib").Path("pwned").touch()#'])
 def test_hostile_folder_name_never_executes(tmp_path, monkeypatch, folder):
-    # The injected code would create ./pwned: run where that is visible, with a name free of slashes.
+    # The injected code would create ./pwned: run where that is visible.
     monkeypatch.chdir(tmp_path)
-    path = tmp_path / folder.format(m="pwned") / "Toy" / "1.yaml"
+    path = tmp_path / folder / "Toy" / "1.yaml"
     path.parent.mkdir(parents=True)
-    path.write_text(textwrap.dedent(LORENZ_SPEC.format(name="Toy")))
+    path.write_text(LORENZ_SPEC.format(name="Toy"))
     module = System.from_file(path).program.rhs_module
     assert not (tmp_path / "pwned").exists()
-    assert module.ORIGIN == str(path)
-
-
-def test_yaml_tags_cannot_construct_python_objects(write_spec):
-    path = write_spec(_broken("rho: 28.0", "rho: !!python/object/apply:os.getcwd []"))
-    with pytest.raises(db.SpecError, match="YAML"):
-        System.from_file(path)
-
-
-@pytest.fixture
-def registry_dir(tmp_path, monkeypatch, write_spec):
-    write_spec(LORENZ_SPEC.format(name="Toy"))
-    write_spec(LORENZ_SPEC.format(name="Toy").replace("version: 1", "version: 2").replace("28.0", "99.0"),
-               version=2)
-    root = tmp_path / "systems"
-    monkeypatch.setenv("DYSTS_BENCH_SYSTEMS", str(root))
-    registry.refresh()
-    yield root
-    registry.refresh()
-
-
-def test_registry_gives_latest_and_given_versions(registry_dir):
-    assert db.list_systems() == ["Toy"]
-    assert db.get_system("Toy").version == 2
-    assert db.get_system("Toy").params["rho"] == 99.0
-    assert db.get_system("Toy", version=1).params["rho"] == 28.0
-    assert db.get_system("Toy@1").version == 1
-
-
-def test_unknown_names_suggest_close_matches(registry_dir):
-    with pytest.raises(db.UnknownSystemError, match="did you mean Toy") as info:
-        db.get_system("toi")
-    assert isinstance(info.value, KeyError)
-    with pytest.raises(db.UnknownSystemError, match="no version 7"):
-        db.get_system("Toy", version=7)
-
-
-def test_edited_released_version_is_refused(registry_dir):
-    lock = registry.write_lock(registry_dir)
-    assert set(lock) == {"Toy/1", "Toy/2"}
-    path = registry_dir / "Toy" / "1.yaml"
-    path.write_text(path.read_text().replace("28.0", "29.0"))
-    with pytest.raises(db.RegistryLockError, match="add a new version instead"):
-        db.get_system("Toy", version=1)
-    assert json.loads((registry_dir / "registry.lock").read_text()) == lock
-
-
-def test_with_params_shares_code_and_changes_values(lorenz_spec):
-    s = System.from_file(lorenz_spec)
-    s2 = s.with_params(rho=10.0)
-    assert s2.program is s.program and s.params["rho"] == 28.0
-    assert s2.rhs([1.0, 1.0, 1.0])[1] == pytest.approx(10 - 1 - 1)
-    with pytest.raises(db.DystsBenchError, match="unknown parameter"):
-        s.with_params(gamma=1.0)
-
-
-def test_shipped_registry_is_locked():
-    lock = registry.read_lock()
-    missing = [f"{n}/{v}" for n, vs in registry.versions().items() for v in vs if f"{n}/{v}" not in lock]
-    assert not missing, "run `python -c 'from dysts_bench.specs.registry import write_lock; write_lock()'`"
-
-
-@pytest.mark.parametrize("folder", ['x"""; __import__("pathlib").Path({m!r}).touch(); """',
-                                    "x'''\n__import__('pathlib').Path({m!r}).touch()\n'''",
-                                    'x\\"""+__import__("pathlib").Path({m!r}).touch()#'])
-def test_hostile_folder_name_never_executes(tmp_path, folder):
-    marker = tmp_path / "pwned"
-    root = tmp_path / folder.format(m=str(marker)).replace("/", "_")
-    path = root / "Toy" / "1.yaml"
-    path.parent.mkdir(parents=True)
-    path.write_text(textwrap.dedent(LORENZ_SPEC.format(name="Toy")))
-    module = System.from_file(path).program.rhs_module
-    assert module.ORIGIN == str(path)
-    assert not marker.exists()
+    assert str(path) == module.ORIGIN
