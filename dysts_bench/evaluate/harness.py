@@ -100,9 +100,24 @@ def evaluate(
               "train_systems": list(train), "max_ics": max_ics}
     out.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
-        return _evaluate_locked(forecaster, archive, names, train, mode, info, dataset, header, out, fit_split,
-                                test_split, context, horizon, max_ics, timeout, workers, scheduler, overwrite,
-                                progress, command)
+        done = _resume(out, header, overwrite)
+        todo = [n for n in names if n not in done]
+        if done:
+            log.info("resuming %s: %d systems already scored, %d to go", out, len(done), len(todo))
+        jobs = [Job(str(archive.location), n, fit_split, test_split, context, horizon, max_ics,
+                    refit=mode == "per-system") for n in todo]
+        if mode == "zero-shot" and jobs:
+            forecaster = _fit_global(forecaster, archive.location, train, fit_split, test_split, context, horizon)
+        partial = _partial_path(out)
+        with partial.open("a") as fh:
+            for outcome in _progress(_run(forecaster, jobs, timeout, workers, scheduler), len(jobs), progress):
+                fh.write(json.dumps(outcome) + "\n")
+                fh.flush()
+                done[outcome["system"]] = outcome
+        results = _assemble(info, dataset, mode, train, [done[n] for n in names if n in done], command)
+        save_results(results, out)
+        partial.unlink(missing_ok=True)
+    return results
 
 
 @contextlib.contextmanager
@@ -123,32 +138,6 @@ def _exclusive(out: Path) -> Iterator[None]:
         fh.write(str(os.getpid()))
         fh.flush()
         yield  # the file stays: removing it would let a third run lock a new file while this one holds the old
-
-
-def _evaluate_locked(forecaster: Any, archive: Any, names: list[str], train: list[str], mode: str,
-                     info: ForecasterInfo, dataset: DatasetInfo, header: dict, out: Path, fit_split: str,
-                     test_split: str, context: int, horizon: int, max_ics: int | None, timeout: float | None,
-                     workers: int | None, scheduler: str | None, overwrite: bool, progress: bool,
-                     command: str) -> Results:
-    """The body of `evaluate`, run while holding the lock on `out`."""
-    done = _resume(out, header, overwrite)
-    todo = [n for n in names if n not in done]
-    if done:
-        log.info("resuming %s: %d systems already scored, %d to go", out, len(done), len(todo))
-    jobs = [Job(str(archive.location), n, fit_split, test_split, context, horizon, max_ics,
-                refit=mode == "per-system") for n in todo]
-    if mode == "zero-shot" and jobs:
-        forecaster = _fit_global(forecaster, archive.location, train, fit_split, test_split, context, horizon)
-    partial = _partial_path(out)
-    with partial.open("a") as fh:
-        for outcome in _progress(_run(forecaster, jobs, timeout, workers, scheduler), len(jobs), progress):
-            fh.write(json.dumps(outcome) + "\n")
-            fh.flush()
-            done[outcome["system"]] = outcome
-    results = _assemble(info, dataset, mode, train, [done[n] for n in names if n in done], command)
-    save_results(results, out)
-    partial.unlink(missing_ok=True)
-    return results
 
 
 def dataset_hash(manifest: dict) -> str:
@@ -190,7 +179,6 @@ def _resume(out: Path, header: dict, overwrite: bool) -> dict[str, dict]:
             return {o["system"]: o for o in map(_parse, lines[1:]) if o is not None}
         raise EvaluationError(f"{partial} holds partial results of a different run (another forecaster, "
                               "dataset or option); pass --overwrite to discard them")
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial.write_text(json.dumps(header) + "\n")
     return {}
 
