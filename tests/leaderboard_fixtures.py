@@ -48,6 +48,7 @@ def make_results(name: str, skill: float, manifest_hash: str, *, seed: int, fail
                 continue
             vpt = skill * float(rng.uniform(0.5, 1.5))
             records.append(Record(system=system, ic=ic, status="ok", fit_seconds=0.5, predict_seconds=0.01,
+                                  long_status="ok", long_seconds=0.2,
                                   metrics={"vpt": vpt, "vpt_smape30": 1.3 * vpt,
                                            "d_stsp": float(rng.uniform(0.2, 2.0)) / skill,
                                            "d_h": float(rng.uniform(0.05, 0.4)) / skill,

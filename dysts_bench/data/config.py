@@ -67,6 +67,23 @@ class Integrator(BaseModel):
         return self
 
 
+class LongTerm(BaseModel):
+    """How a split's long-term statistics are measured: long free runs from the first `n_ic` contexts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    n_ic: int = Field(ge=2, le=1000, description="initial conditions with a long run (at least two: the "
+                                                 "truth-vs-truth floor compares pairs of them)")
+    length: int = Field(ge=100, le=10_000_000, description="points forecast after the context")
+    discard: int = Field(ge=0, description="leading points of the run left out of the statistics")
+
+    @model_validator(mode="after")
+    def _something_left(self) -> LongTerm:
+        if self.length - self.discard < 100:
+            raise ValueError(f"length - discard = {self.length - self.discard} points: keep at least 100 for "
+                             "the statistics")
+        return self
+
+
 class Split(BaseModel):
     """One split: its number of initial conditions and the length of each trajectory in points."""
 
@@ -77,6 +94,9 @@ class Split(BaseModel):
         default=None, gt=0, le=1e6, description="overrides sampling.points_per_unit for this split")
     context: int | None = Field(default=None, ge=1, description="points a forecaster sees")
     horizon: int | None = Field(default=None, ge=1, description="points it forecasts after the context")
+    long_term: LongTerm | None = Field(
+        default=None, description="long free runs for D_stsp and D_H; the archive holds their true "
+                                  "continuations as `<split>_long`")
 
     @model_validator(mode="after")
     def _window_fits(self) -> Split:
@@ -85,6 +105,11 @@ class Split(BaseModel):
         if self.context is not None and self.context + self.horizon > self.length:
             raise ValueError(f"context + horizon = {self.context + self.horizon} exceeds length = "
                              f"{self.length}: lengthen the split or shorten the window")
+        if self.long_term is not None:
+            if self.context is None:
+                raise ValueError("`long_term` runs start from the split's context: give `context` and `horizon`")
+            if self.long_term.n_ic > self.n_ic:
+                raise ValueError(f"long_term.n_ic = {self.long_term.n_ic} exceeds the split's n_ic = {self.n_ic}")
         return self
 
 
@@ -122,9 +147,9 @@ class DatasetConfig(BaseModel):
     @classmethod
     def _split_names(cls, splits: dict[str, Split]) -> dict[str, Split]:
         for name in splits:
-            if not _SPLIT_NAME.match(name) or name.endswith("_clean"):
+            if not _SPLIT_NAME.match(name) or name.endswith(("_clean", "_long")):
                 raise ValueError(f"split name {name!r}: use lower-case letters, digits and single "
-                                 "underscores, not ending in _clean")
+                                 "underscores, not ending in _clean or _long")
         return splits
 
     @model_validator(mode="after")

@@ -105,7 +105,8 @@ def simulate(config: DatasetConfig, system: System) -> SystemData:
 
 
 def _trajectories(config: DatasetConfig, system: System, scale: Timescale) -> dict[str, np.ndarray]:
-    """Arrays by name: `<split>` (ic, time, dim), `time_<split>`, `t0_<split>`, `<split>_clean`."""
+    """Arrays by name: `<split>` (ic, time, dim), `time_<split>`, `t0_<split>`, `<split>_clean`, and for a
+    split with `long_term` the same of `<split>_long`."""
     ic_rng, noise_rng = (np.random.default_rng(s) for s in system_seed(config.seed, system.name).spawn(2))
     record = _solve(system, config, None, t0=0.0, t_end=config.attractor_length * scale.unit,
                     dt_out=scale.unit, transient=config.transient * scale.unit, what="attractor")
@@ -125,6 +126,13 @@ def _trajectories(config: DatasetConfig, system: System, scale: Timescale) -> di
             arrays[split] = clean
         arrays[f"time_{split}"] = dt * np.arange(spec.length)
         arrays[f"t0_{split}"] = record.t[chosen].copy()
+        if spec.long_term is not None:
+            # The true continuations of the first contexts, without noise: what a long forecast is compared with.
+            long, n, length = f"{split}_long", spec.long_term.n_ic, spec.context + spec.long_term.length
+            arrays[long] = _split_states(system, config, record.y[chosen[:n]], record.t[chosen[:n]], dt, length,
+                                         long)
+            arrays[f"time_{long}"] = dt * np.arange(length)
+            arrays[f"t0_{long}"] = record.t[chosen[:n]].copy()
     return arrays
 
 
@@ -161,16 +169,23 @@ def _dataset(config: DatasetConfig, system: System, scale: Timescale, arrays: di
     from .. import __version__
 
     data_vars, coords = {}, {}
+
+    def add(name: str, attrs: dict[str, Any]) -> None:
+        dims = (f"ic_{name}", f"time_{name}", "dim")
+        for var in (name, f"{name}_clean"):
+            if var in arrays:
+                data_vars[var] = xr.Variable(dims, arrays[var], attrs=attrs)
+        coords[f"time_{name}"] = xr.Variable(dims[1], arrays[f"time_{name}"])
+        coords[f"t0_{name}"] = xr.Variable(dims[0], arrays[f"t0_{name}"])
+
     for split, spec in config.splits.items():
-        dims = (f"ic_{split}", f"time_{split}", "dim")
         attrs = {"split": split, "dt": scale.unit / config.points_per_unit(split),
                  "points_per_unit": config.points_per_unit(split), "context": spec.context,
                  "horizon": spec.horizon, "noise": config.noise}
-        data_vars[split] = xr.Variable(dims, arrays[split], attrs=attrs)
-        if config.noise > 0:
-            data_vars[f"{split}_clean"] = xr.Variable(dims, arrays[f"{split}_clean"], attrs=attrs)
-        coords[f"time_{split}"] = xr.Variable(dims[1], arrays[f"time_{split}"])
-        coords[f"t0_{split}"] = xr.Variable(dims[0], arrays[f"t0_{split}"])
+        add(split, attrs)
+        if spec.long_term is not None:
+            add(f"{split}_long", {**attrs, "split": f"{split}_long", "noise": 0.0,
+                                  "horizon": spec.long_term.length, "discard": spec.long_term.discard})
     attrs = {
         "system": system.name, "version": system.version, "spec_hash": system.spec_hash,
         "state_names": list(system.state_names), "dt": scale.unit / config.sampling.points_per_unit,

@@ -4,7 +4,9 @@ Layout of `<archive>/`: the root group's attributes hold the config, its hash an
 complete) the manifest. Each system is a group `<archive>/<System>/` with one variable per split,
 `<split>` of dims (`ic_<split>`, `time_<split>`, `dim`), coordinates `time_<split>` (time since the
 initial condition) and `t0_<split>` (when each initial condition was reached on the attractor), and
-`<split>_clean` beside `<split>` when the config adds observation noise. Dimension names carry the
+`<split>_clean` beside `<split>` when the config adds observation noise, and `<split>_long` (the clean,
+long true continuations of the split's first initial conditions, for long-term statistics) when the
+split has `long_term`, with its own `ic_`, `time_` and `t0_` names. Dimension names carry the
 split because splits differ in length and sampling; `load(..., split=...)` renames them to
 (`ic`, `time`, `dim`). The root holds the consolidated metadata of all groups once the run is
 complete, so groups open without listing folders, over HTTP too.

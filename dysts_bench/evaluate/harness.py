@@ -74,6 +74,7 @@ def evaluate(
     archive = open_archive(data)
     test_attrs = archive.config["splits"].get(test_split) or {}
     context, horizon = test_attrs.get("context"), test_attrs.get("horizon")
+    long_term = test_attrs.get("long_term")
     if fit_split not in archive.splits or test_split not in archive.splits:
         raise EvaluationError(f"{data}: the archive's splits are {archive.splits}; choose --fit-split and "
                               f"--test-split among them")
@@ -95,7 +96,8 @@ def evaluate(
                           source=source)
     dataset = DatasetInfo(config=archive.manifest["config_name"], config_hash=archive.manifest["config_hash"],
                           manifest_hash=dataset_hash(archive.manifest), path=str(data),
-                          splits={"fit": fit_split, "test": test_split}, context=context, horizon=horizon)
+                          splits={"fit": fit_split, "test": test_split}, context=context, horizon=horizon,
+                          long_term=long_term)
     header = {"forecaster": info.model_dump(), "dataset": dataset.model_dump(), "mode": mode,
               "train_systems": list(train), "max_ics": max_ics}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,8 @@ def evaluate(
         if done:
             log.info("resuming %s: %d systems already scored, %d to go", out, len(done), len(todo))
         jobs = [Job(str(archive.location), n, fit_split, test_split, context, horizon, max_ics,
-                    refit=mode == "per-system") for n in todo]
+                    refit=mode == "per-system", long_length=long_term and long_term["length"],
+                    long_discard=long_term["discard"] if long_term else 0) for n in todo]
         if mode == "zero-shot" and jobs:
             forecaster = _fit_global(forecaster, archive.location, train, fit_split, test_split, context, horizon)
         partial = _partial_path(out)
@@ -239,6 +242,12 @@ def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:
             outcome.update(version=event["version"], lyapunov_time=event["lyapunov_time"], floors=event["floors"])
         elif event["event"] == "record":
             outcome["records"].append(event["record"])
+        elif event["event"] == "long":
+            # Short records come first, one per initial condition: the long run joins its own.
+            record = next(r for r in outcome["records"] if r["ic"] == event["ic"])
+            record["metrics"] = {**record["metrics"], **event["metrics"]}
+            record.update(long_status=event["status"], long_message=event["message"],
+                          long_seconds=event["seconds"])
         elif event["event"] == "failed":
             outcome["records"].append({"system": job.system, "ic": 0, "status": event["status"],
                                        "message": event["message"], "metrics": {}})

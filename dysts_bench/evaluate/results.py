@@ -20,6 +20,8 @@ SCHEMA_VERSION = 1
 # ranked together. Protocol 2: long-term statistics on long free runs, counted out-of-box mass, censored VPT.
 PROTOCOL = 2
 Status = Literal["ok", "error", "timeout", "invalid"]
+# The long-term statistics measured on long free runs (scoring.py); their records carry a `long_status`.
+LONG_TERM = ("d_stsp", "d_h")
 # The metrics the leaderboard's main table shows, in its order.
 HEADLINE_METRICS = ("vpt", "vpt_smape30", "d_stsp", "d_h", "smape")
 
@@ -52,6 +54,8 @@ class DatasetInfo(_Model):
     splits: dict[str, str] = Field(default_factory=dict)   # role -> split name, e.g. {"fit": "train"}
     context: int = Field(gt=0)
     horizon: int = Field(gt=0)
+    # The test split's long free runs (n_ic, length, discard in points); None: no long-term statistics.
+    long_term: dict[str, int] | None = None
 
 
 class Conventions(_Model):
@@ -61,8 +65,9 @@ class Conventions(_Model):
     vpt_unit: str = "Lyapunov times"
     smape_scale: str = "0-200"
     vpt_smape_threshold: float = 30.0
-    d_stsp: str = "KL divergence of occupation histograms (Hess et al. 2023)"
-    d_h: str = "mean Hellinger distance of smoothed power spectra (Hess et al. 2023)"
+    d_stsp: str = ("KL divergence of occupation histograms (Hess et al. 2023), out-of-box mass counted, on long "
+                   "free runs")
+    d_h: str = "mean Hellinger distance of smoothed power spectra (Hess et al. 2023), on long free runs"
 
 
 class Environment(_Model):
@@ -88,6 +93,11 @@ class Record(_Model):
     censored: list[str] = Field(default_factory=list)
     fit_seconds: float | None = None
     predict_seconds: float | None = None
+    # The long free run of this initial condition (protocol 2), if the test split has them: its own status,
+    # so that a forecaster too slow for it keeps its short-term scores; d_stsp and d_h come from it.
+    long_status: Status | None = None
+    long_message: str = ""
+    long_seconds: float | None = None
 
     @field_validator("metrics")
     @classmethod

@@ -3,6 +3,12 @@
 Every failure of the forecaster is caught and recorded (`error` for an exception, `invalid` for a
 wrong shape or non-finite values), so one broken forecast never stops a run. Records go out one at a
 time through `emit`, so a worker process can stream them to the harness as they come.
+
+Long-term statistics (protocol 2, docs/protocol.md): where the test split has `long_term`, the
+forecaster is asked, from the first contexts, for a long free run (the same `predict(context, n)`),
+and D_stsp and D_H compare it with the archive's true continuation (`<split>_long`) after the
+discarded lead-in. Their floors compare pairs of those true continuations. A long run that fails has
+its own status (`long_status`); the short-term scores of the same initial condition stand.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 
 from ..forecast.protocol import ForecasterError, as_context, as_series, check_prediction, clone, tags_of
 from .long_term import d_h, d_stsp
-from .metrics import VALID_TIMES, compute_metrics
+from .metrics import LONG_TERM, VALID_TIMES, WINDOW_NAMES, compute_metrics
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -35,6 +41,8 @@ class Job:
     horizon: int
     max_ics: int | None = None
     refit: bool = True         # per-system mode; False: the forecaster was fitted already (zero-shot)
+    long_length: int | None = None   # points of each long free run (the test split's long_term), if any
+    long_discard: int = 0            # leading points of a long run left out of its statistics
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class SystemData:
 
     train: list[np.ndarray]
     test: np.ndarray          # (ic, time, dim)
+    long: np.ndarray | None   # (ic, context + long_length, dim): true long continuations, clean
     dt: float
     lyapunov_max: float | None
     sigma: np.ndarray         # per-coordinate std of the training trajectories
@@ -58,12 +67,18 @@ def read_system(job: Job) -> SystemData:
     test = archive.dataset(job.system, job.test_split)
     train = np.asarray(fit[job.fit_split].values, dtype=np.float64)
     test_values = np.asarray(test[job.test_split].values, dtype=np.float64)
+    long = None
+    if job.long_length is not None:
+        name = f"{job.test_split}_long"
+        long = np.asarray(archive.dataset(job.system, name)[name].values, dtype=np.float64)
     if job.max_ics is not None:
         test_values = test_values[: job.max_ics]
+        long = None if long is None else long[: job.max_ics]
     lam = test.attrs.get("lyapunov_max")
     return SystemData(
         train=list(train),
         test=test_values,
+        long=long,
         dt=float(test[job.test_split].attrs.get("dt", test.attrs["dt"])),
         lyapunov_max=float(lam) if lam is not None and lam > 0 else None,
         sigma=train.reshape(-1, train.shape[-1]).std(axis=0),
@@ -71,14 +86,24 @@ def read_system(job: Job) -> SystemData:
     )
 
 
-def truth_floors(test: np.ndarray, context: int, horizon: int) -> dict[str, float | None]:
-    """D_stsp and D_H between the true futures of different initial conditions: the best a forecast can do."""
-    futures = test[:, context: context + horizon]
-    if len(futures) < 2:
-        return {"d_stsp": None, "d_h": None}
-    pairs = [(futures[i], futures[i + 1]) for i in range(len(futures) - 1)]
-    return {"d_stsp": float(np.mean([d_stsp(a, b) for a, b in pairs])),
-            "d_h": float(np.mean([d_h(a, b) for a, b in pairs]))}
+def truth_floors(data: SystemData, job: Job) -> dict[str, float | None]:
+    """D_stsp and D_H between true trajectories of different initial conditions: the best a forecast can do.
+
+    `d_stsp`, `d_h`: between consecutive pairs of the long true continuations (what the long runs are
+    compared with); `*_window`: between the true futures of the forecast window.
+    """
+    futures = data.test[:, job.context: job.context + job.horizon]
+    floors = _pair_means(futures, WINDOW_NAMES)
+    long = None if data.long is None else data.long[:, job.context + job.long_discard:]
+    return {**floors, **_pair_means(long, {m: m for m in LONG_TERM})}
+
+
+def _pair_means(series: np.ndarray | None, names: dict[str, str]) -> dict[str, float | None]:
+    """The mean D_stsp and D_H over consecutive pairs of series, under the given names."""
+    if series is None or len(series) < 2:
+        return dict.fromkeys(names.values())
+    values = {"d_stsp": d_stsp(series[:-1], series[1:]), "d_h": d_h(series[:-1], series[1:])}
+    return {names[m]: float(np.mean(values[m])) for m in names}
 
 
 def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
@@ -88,9 +113,10 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     then {"event": "record", "record": {...}} per initial condition.
     """
     data = read_system(job)
-    emit({"event": "data", "n_ics": len(data.test), "version": data.version,
+    n_long = 0 if data.long is None else len(data.long)
+    emit({"event": "data", "n_ics": len(data.test), "n_long": n_long, "version": data.version,
           "lyapunov_time": None if data.lyapunov_max is None else 1.0 / data.lyapunov_max,
-          "floors": truth_floors(data.test, job.context, job.horizon)})
+          "floors": truth_floors(data, job)})
     fit_seconds = None
     if job.refit:
         model = clone(forecaster)
@@ -107,6 +133,8 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
             message = f"fit failed: {_describe(exc)}"
             for ic in range(len(data.test)):
                 emit({"event": "record", "record": _record(job.system, ic, "error", message)})
+            for ic in range(n_long):
+                emit(long_event(ic, "error", message))
             return
         fit_seconds = time.perf_counter() - start
         forecaster = model
@@ -130,6 +158,34 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
         record = _record(job.system, ic, "ok", "", metrics, fit_seconds, seconds)
         record["censored"] = censored(metrics, job.horizon * data.dt * (data.lyapunov_max or 0.0))
         emit({"event": "record", "record": record})
+    for ic in range(n_long):
+        emit(_long_run(forecaster, job, data, ic))
+
+
+def _long_run(forecaster: Any, job: Job, data: SystemData, ic: int) -> dict[str, Any]:
+    """The long free run from one test context, scored against its true continuation: a `long` event."""
+    context = data.test[ic, : job.context]
+    truth = data.long[ic, job.context:]
+    start = time.perf_counter()
+    try:
+        raw = forecaster.predict(as_context(context), job.long_length)
+        seconds = time.perf_counter() - start
+        prediction = check_prediction(raw, job.long_length, truth.shape[1])
+    except ForecasterError as exc:
+        return long_event(ic, "invalid", f"long run: {exc}")
+    except BaseException as exc:
+        return long_event(ic, "error", f"long run failed: {_describe(exc)}")
+    kept = slice(job.long_discard, None)
+    metrics = {"d_stsp": float(d_stsp(truth[kept], prediction[kept])),
+               "d_h": float(d_h(truth[kept], prediction[kept]))}
+    return long_event(ic, "ok", "", metrics, seconds)
+
+
+def long_event(ic: int, status: str, message: str, metrics: dict[str, float] | None = None,
+               seconds: float | None = None) -> dict[str, Any]:
+    """The event that reports one long run (its metrics join the record of the same initial condition)."""
+    return {"event": "long", "ic": ic, "status": status, "message": message,
+            "metrics": metrics or dict.fromkeys(LONG_TERM), "seconds": seconds}
 
 
 def _metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inputs: dict[str, Any],
@@ -138,8 +194,10 @@ def _metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inp
 
     names = [n for n in METRICS if lyapunov_max is not None or "lyapunov_max" not in METRICS[n].needs]
     values = compute_metrics(truth, prediction, names, context=context, lyapunov_max=lyapunov_max, **inputs)
-    out: dict[str, float | None] = {n: None for n in METRICS}
-    out.update({k: float(v) for k, v in values.items()})
+    out: dict[str, float | None] = {WINDOW_NAMES.get(n, n): None for n in METRICS}
+    out.update({WINDOW_NAMES.get(k, k): float(v) for k, v in values.items()})
+    # On the window the long-term statistics saturate; the long runs fill these in.
+    out.update(dict.fromkeys(LONG_TERM))
     return out
 
 

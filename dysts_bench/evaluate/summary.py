@@ -1,6 +1,7 @@
 """Summaries of forecast records: per system, the median over successful forecasts; overall, over systems.
 
-Per system, each metric's median over its successful forecasts (status `ok`, metric not null); overall,
+Per system, each metric's median over its successful forecasts (status `ok`, metric not null; for the
+long-term statistics, long runs with `long_status` ok); overall,
 the median and the mean over systems of those per-system medians, and the number of systems without
 any successful forecast. `evaluate` writes them and `leaderboard check` recomputes them the same way.
 
@@ -17,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .results import Record, Summary
+from .results import LONG_TERM, Record, Summary
 
 
 @dataclass
@@ -48,11 +49,14 @@ def summarize_records(records: Iterable[Record]) -> tuple[dict[str, SystemTotals
     totals: dict[str, SystemTotals] = {}
     for name, recs in sorted(by_system.items()):
         ok = [r for r in recs if r.status == "ok"]
-        names = sorted({m for r in ok for m in r.metrics})
         censored = sorted(m for m in {c for r in ok for c in r.censored}
                           if 2 * sum(m in r.censored for r in ok) >= len(ok))
-        totals[name] = SystemTotals(len(ok), len(recs) - len(ok),
-                                    {m: _median(r.metrics.get(m) for r in ok) for m in names}, censored)
+        medians = {m: _median(r.metrics.get(m) for r in ok if m not in LONG_TERM)
+                   for m in sorted({m for r in ok for m in r.metrics} - set(LONG_TERM))}
+        long_ok = [r for r in recs if r.long_status == "ok"]
+        medians.update({m: _median(r.metrics.get(m) for r in long_ok) for m in LONG_TERM
+                        if any(m in r.metrics for r in recs)})
+        totals[name] = SystemTotals(len(ok), len(recs) - len(ok), dict(sorted(medians.items())), censored)
     metrics = sorted({m for t in totals.values() for m in t.metrics})
     summary = Summary(
         n_systems=len(totals),

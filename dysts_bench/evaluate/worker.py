@@ -22,7 +22,7 @@ import tempfile
 import time
 from typing import Any
 
-from .scoring import Emit, Job, score_system
+from .scoring import Emit, Job, long_event, score_system
 
 _LOG_TAIL = 4096  # bytes of the worker's output kept for an error message
 
@@ -64,37 +64,48 @@ def run_with_timeout(forecaster: Any, job: Job, emit: Emit, timeout: float) -> N
 
 
 def _follow(child: subprocess.Popen, events: Any, log: Any, job: Job, emit: Emit, timeout: float) -> None:
-    """Relay the child's events; on silence longer than `timeout`, stop it and record time-outs."""
+    """Relay the child's events; on silence longer than the time limit, stop it and record time-outs.
+
+    A long free run gets the limit scaled by its length over the horizon.
+    """
     selector = selectors.DefaultSelector()
     selector.register(events, selectors.EVENT_READ)
-    n_ics = None
-    done = 0
+    n_ics = n_long = None
+    done = done_long = 0
     phase = "reading the data"
+    limit = timeout
     deadline = time.monotonic() + max(timeout, 60.0)  # reading data and imports get at least a minute
     while True:
         remaining = deadline - time.monotonic()
         line = events.readline() if remaining > 0 and selector.select(remaining) else None
-        if line is None:
-            message = f"{phase} did not finish within {timeout:g} s; the worker was stopped"
-            _fill(job, emit, n_ics, done, "timeout", message)
-            return
-        if not line.endswith(b"\n"):  # end of the pipe (or a torn line): the worker died
-            child.wait()
-            why = _last_line(log) or f"exit code {child.returncode}"
-            _fill(job, emit, n_ics, done, "error", f"the worker process died while {phase}: {why}")
+        if line is None or not line.endswith(b"\n"):
+            if line is None:
+                status, message = "timeout", f"{phase} did not finish within {limit:g} s; the worker was stopped"
+            else:  # end of the pipe (or a torn line): the worker died
+                child.wait()
+                why = _last_line(log) or f"exit code {child.returncode}"
+                status, message = "error", f"the worker process died while {phase}: {why}"
+            _fill(job, emit, n_ics, done, status, message)
+            for ic in range(done_long, n_long or 0):
+                emit(long_event(ic, status, message if ic == done_long else f"not run: {message}"))
             return
         event = json.loads(line)
         emit(event)
         if event["event"] == "data":
-            n_ics = event["n_ics"]
+            n_ics, n_long = event["n_ics"], event.get("n_long", 0)
             phase = "fit" if job.refit else "predict"
         elif event["event"] == "fitted":
             phase = "predict"
         elif event["event"] == "record":
             done += 1
+        elif event["event"] == "long":
+            done_long += 1
         if n_ics is not None and done == n_ics:
-            return
-        deadline = time.monotonic() + timeout
+            if done_long == n_long:
+                return
+            phase = "a long free run"
+            limit = timeout * max(1.0, (job.long_length or 0) / job.horizon)
+        deadline = time.monotonic() + limit
 
 
 def _last_line(log: Any) -> str:
