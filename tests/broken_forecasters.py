@@ -151,3 +151,28 @@ class RaisesBaseException(_Base):
 
     def predict(self, context, horizon):
         raise CustomBaseException("odd")
+
+
+LONG = 1000  # horizons above this are the harness's long free runs (the demo's are 2000 points)
+
+
+class FailsOnLongRuns(_Base):
+    """Forecasts the short horizon; raises on a long free run."""
+
+    name = "fails-on-long-runs"
+
+    def predict(self, context, horizon):
+        if horizon > LONG:
+            raise MemoryError("too long")
+        return np.tile(context[-1], (horizon, 1))
+
+
+class HangsOnLongRuns(_Base):
+    """Forecasts the short horizon; never finishes a long free run."""
+
+    name = "hangs-on-long-runs"
+
+    def predict(self, context, horizon):
+        if horizon > LONG:
+            time.sleep(3600)
+        return np.tile(context[-1], (horizon, 1))

@@ -169,6 +169,23 @@ def test_bad_config_names_the_field(tmp_path, edit, message):
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(("long_term", "message"), [
+    ("{n_ic: 1, length: 400, discard: 100}", "n_ic"),
+    ("{n_ic: 2, length: 150, discard: 100}", "discard"),
+    ("{n_ic: 4, length: 400, discard: 100}", "n_ic"),
+    ("{n_ic: 2, length: 400, discard: 100, colour: red}", "colour"),
+])
+def test_bad_long_term_names_the_field(tmp_path, long_term, message):
+    text = CONFIG.replace("horizon: 20}", f"horizon: 20, long_term: {long_term}}}")
+    with pytest.raises(DatasetConfigError, match=message):
+        load_config(write_config(tmp_path, text))
+
+
+def test_split_names_may_not_collide_with_derived_arrays(tmp_path):
+    with pytest.raises(DatasetConfigError, match="_long"):
+        load_config(write_config(tmp_path, CONFIG.replace("train:", "train_long:")))
+
+
 def test_unknown_config_name_suggests():
     with pytest.raises(DatasetConfigError, match="did you mean demo"):
         load_config("dem")
@@ -193,6 +210,20 @@ def test_archive_layout_and_manifest(archive):
     # Five distinct initial conditions, one per unit of attractor at least.
     t0 = np.concatenate([ds["t0_train"].values, ds["t0_test"].values])
     assert len(set(t0)) == 5
+
+
+def test_long_truths_continue_the_first_test_contexts(tmp_path):
+    config = write_config(tmp_path, CONFIG.replace("[Lorenz, Rossler, Forced]", "[Lorenz]").replace(
+        "horizon: 20}", "horizon: 20, long_term: {n_ic: 2, length: 400, discard: 100}}"))
+    manifest = generate(config, tmp_path / "long.zarr", progress=False)
+    assert manifest["systems"]["Lorenz"]["arrays"]["test_long"]["shape"] == [2, 460, 3]
+    ds = xr.open_zarr(tmp_path / "long.zarr", group="Lorenz")
+    assert ds["test_long"].attrs["context"] == 60 and ds["test_long"].attrs["horizon"] == 400
+    assert ds["test_long"].attrs["discard"] == 100
+    # The same initial conditions and sampling as the test split: its contexts, continued further.
+    np.testing.assert_array_equal(ds["t0_test_long"].values, ds["t0_test"].values[:2])
+    np.testing.assert_allclose(ds["test_long"].values[:, :80], ds["test"].values[:2], rtol=1e-7, atol=1e-7)
+    assert verify(tmp_path / "long.zarr") == []
 
 
 def test_plain_xarray_opens_a_group_without_the_package(archive):
@@ -280,6 +311,31 @@ def test_lyapunov_sampling_with_a_sidecar(tmp_path, registry, monkeypatch):
     hint = periodic.replace("points_per_unit: 20}", "points_per_unit: 20, period_source: spec}")
     generate(write_config(tmp_path, hint), tmp_path / "h.zarr", progress=False)
     assert load(tmp_path / "h.zarr", system="Lorenz").attrs["period"] == 1.5  # the spec's hint
+
+
+@pytest.mark.parametrize(("sidecar", "min_points", "status", "message"), [
+    ({"lyapunov_max": {"value": 0.01, "chaos_reason": "slow"}, "chaos": "marginal", "chaotic": False,
+      "period": {"value": 1.6}}, None, "marginal_chaos", "marginally chaotic"),
+    ({"lyapunov_max": {"value": 0.9056}, "lyapunov_time": {"value": 1 / 0.9056}, "chaos": "chaotic",
+      "chaotic": True, "period": {"value": 0.2}}, 5, "undersampled", "3.6 points per period"),
+])
+def test_lyapunov_sampling_leaves_out_marginal_and_undersampled_systems(tmp_path, registry, monkeypatch, sidecar,
+                                                                        min_points, status, message):
+    reg = tmp_path / "reg"
+    shutil.copytree(registry / "Lorenz", reg / "Lorenz")
+    shutil.copytree(registry / "Rossler", reg / "Rossler")
+    (reg / "Lorenz" / "1.invariants.json").write_text(json.dumps(sidecar))
+    (reg / "Rossler" / "1.invariants.json").write_text(json.dumps(
+        {"lyapunov_max": {"value": 0.07}, "chaos": "chaotic", "chaotic": True, "period": {"value": 5.9}}))
+    monkeypatch.setenv("DYSTS_BENCH_SYSTEMS", str(reg))
+    sampling = "{unit: lyapunov_time, points_per_unit: 20" + (f", min_points_per_period: {min_points}}}"
+                                                               if min_points else "}")
+    config = write_config(tmp_path, CONFIG.replace("{unit: period, points_per_unit: 20}", sampling)
+                          .replace("[Lorenz, Rossler, Forced]", "[Lorenz, Rossler]"))
+    manifest = generate(config, tmp_path / "l.zarr", progress=False)
+    assert manifest["systems"]["Lorenz"]["status"] == status
+    assert message in manifest["systems"]["Lorenz"]["message"]
+    assert manifest["systems"]["Rossler"]["status"] == "ok"  # 20 * 0.07 * 5.9 = 8.3 points per period
 
 
 # --- overwrite, resume, SIGKILL ------------------------------------------------------------------------

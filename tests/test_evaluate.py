@@ -49,6 +49,53 @@ def test_perturbed_truth_beats_the_naive_baseline(demo, tmp_path):
     assert floors["d_stsp"] is not None and floors["d_h"] is not None
 
 
+def test_long_free_runs_give_the_long_term_statistics(demo, tmp_path):
+    """D_stsp and D_H come from the long runs against the long truths; floors come from the archive."""
+    import xarray as xr
+
+    from dysts_bench.evaluate.metrics import d_stsp
+
+    oracle = evaluate(load_forecaster("perturbed-truth"), demo, tmp_path / "o.json", systems=["Lorenz"],
+                      progress=False)
+    naive = evaluate(load_forecaster("last-value"), demo, tmp_path / "n.json", systems=["Lorenz"],
+                     progress=False)
+    assert oracle.dataset.long_term == {"n_ic": 2, "length": 2000, "discard": 400}
+    for results in (oracle, naive):
+        long = [r for r in results.records if r.long_status is not None]
+        assert [r.ic for r in long] == [0, 1] and {r.long_status for r in long} == {"ok"}
+        assert all(r.long_seconds >= 0 and r.metrics["d_stsp"] is not None for r in long)
+        assert all(r.metrics["d_stsp_window"] is not None for r in results.records)
+    assert oracle.summary.median["d_stsp"] < naive.summary.median["d_stsp"]
+    # The floors are the archive's own: the same for every forecaster, recomputed from the long truths.
+    truth = xr.open_zarr(demo, group="Lorenz")["test_long"].values[:, 150 + 400:]
+    floor = float(d_stsp(truth[:1], truth[1:])[0])
+    assert oracle.systems["Lorenz"].floors == naive.systems["Lorenz"].floors
+    assert oracle.systems["Lorenz"].floors["d_stsp"] == pytest.approx(floor)
+
+
+def test_a_failed_long_run_keeps_the_short_scores(demo, tmp_path):
+    results = evaluate(load_forecaster(f"{BROKEN}:FailsOnLongRuns"), demo, tmp_path / "f.json",
+                       systems=["Lorenz"], progress=False)
+    assert {r.status for r in results.records} == {"ok"}
+    assert [r.long_status for r in results.records] == ["error", "error"]
+    assert "MemoryError: too long" in results.records[0].long_message
+    assert results.summary.median["vpt"] is not None and results.summary.median["d_stsp"] is None
+    assert results.records[0].metrics["d_stsp"] is None
+
+
+def test_a_long_run_over_its_time_limit_is_stopped_and_the_short_scores_stand(demo, tmp_path, monkeypatch):
+    from dysts_bench.evaluate import worker
+
+    assert worker.long_run_limit(10, worker.Job("", "", "", "", 150, 50, long_length=2000)) == 400
+    monkeypatch.setattr(worker, "long_run_limit", lambda timeout, job: 2.0)  # not 400 s in a test
+    results = evaluate(load_forecaster(f"{BROKEN}:HangsOnLongRuns"), demo, tmp_path / "h.json",
+                       systems=["Lorenz"], timeout=10, progress=False)
+    assert [r.status for r in results.records] == ["ok", "ok"]
+    assert [r.long_status for r in results.records] == ["timeout", "timeout"]
+    assert "a long free run did not finish within 2 s" in results.records[0].long_message
+    assert results.records[0].metrics["vpt"] is not None
+
+
 def test_a_darts_model_is_scored(demo, tmp_path):
     forecaster = load_forecaster("darts", model="NLinear", input_chunk_length=16, output_chunk_length=8,
                                  n_epochs=1)

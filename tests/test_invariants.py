@@ -25,7 +25,10 @@ from dysts_bench.invariants import (
     write_sidecar,
 )
 from dysts_bench.invariants.estimate import batch_stderr
+from dysts_bench.invariants.lyapunov import chaos_class
+from dysts_bench.invariants.period import MIN_BIN
 from dysts_bench.invariants.report import complexity_bounds, write_comparison, write_table
+from dysts_bench.invariants.sidecar import PERIOD_AGREEMENT, period_note
 from dysts_bench.invariants.trajectory import attractor_samples
 
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
@@ -303,3 +306,54 @@ def test_committed_sidecars_are_consistent():
             assert inv["lyapunov_time"]["value"] == pytest.approx(1 / inv["lyapunov_max"]["value"]), name
     if checked == 0:
         pytest.skip("no sidecar computed yet: run `dysts-bench invariants --all --write`")
+
+
+def test_period_is_never_set_by_the_lowest_spectral_bins():
+    """A strong random walk (power rising towards zero frequency) under a sine: the sine's period."""
+    rng = np.random.default_rng(3)
+    dt = 0.05
+    t = np.arange(2**14) * dt
+    drift = np.cumsum(rng.standard_normal(t.size)) * 0.5
+    y = np.column_stack([np.sin(2 * np.pi * t / 3.7) + drift, np.cos(2 * np.pi * t / 3.7)])
+    est = dominant_period(y, dt)
+    assert est.value == pytest.approx(3.7, rel=0.02)
+    assert est.settings["lowest_bin"] == MIN_BIN
+    with pytest.raises(db.DystsBenchError, match="no peak"):
+        dominant_period(np.cumsum(rng.standard_normal((2**14, 2)), axis=0), dt)
+
+
+def test_chaos_classes():
+    chaotic, why = chaos_class(0.9, 0.01, 1000.0, 1.5)
+    assert chaotic == "chaotic" and "exceeds" in why
+    assert chaos_class(0.002, 0.0001, 10_000.0, 7.7)[0] == "marginal"  # an e-folding in 65 periods
+    assert chaos_class(0.002, 0.001, 10_000.0, 7.7)[0] == "not_chaotic"  # within 3 standard errors
+    assert chaos_class(0.01, 0.0001, 100.0, 100.0)[0] == "not_chaotic"  # within the O(1/T) end term
+
+
+def test_period_notes_explain_a_disagreement_with_the_spec():
+    assert period_note(1.45, 1.5, 0.5) is None
+    assert "harmonic 2" in period_note(0.76, 1.5, 0.1)
+    assert "3 times the spec's period" in period_note(24.0, 8.0, 0.2)
+    assert "not a whole multiple" in period_note(3.4, 7.7, 0.05)
+
+
+def test_registry_sidecars_hold_up():
+    """Every sidecar: a period within PERIOD_AGREEMENT of the spec's or a note why, a chaos class with its
+    reason, and for non-smooth systems an error that includes the spread over d0."""
+    for name in db.list_systems():
+        system = db.get_system(name)
+        inv = system.invariants
+        period = inv["period"]
+        if system.period is not None and period.get("value") is not None:
+            ratio = system.period / period["value"]
+            assert 1 / PERIOD_AGREEMENT <= ratio <= PERIOD_AGREEMENT or period.get("note"), name
+            assert period.get("settings", {}).get("lowest_bin", MIN_BIN) == MIN_BIN, name
+        lam = inv["lyapunov_max"]
+        if lam.get("value") is None:
+            continue
+        assert inv["chaos"] in ("chaotic", "marginal", "not_chaotic") and lam["chaos_reason"], name
+        assert inv["chaotic"] == (inv["chaos"] == "chaotic"), name
+        assert (inv["lyapunov_time"]["value"] is not None) == inv["chaotic"], name
+        if system.non_smooth and not system.delay_lags:
+            spread = lam["d0_spread"]["lyapunov_max"]
+            assert lam["stderr"] >= (max(spread) - min(spread)) / 2, name

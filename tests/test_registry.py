@@ -42,7 +42,7 @@ def test_every_dysts_flow_is_in_the_registry():
 @pytest.mark.parametrize("name", sorted(METADATA))
 def test_same_facts_as_dysts(name):
     meta = METADATA[name]
-    s = db.get_system(name)
+    s = db.get_system(name, version=1)
     assert s.params == pytest.approx(_flatten(meta["parameters"]), rel=1e-15)
     ic = np.asarray(meta["initial_conditions"], dtype=float).ravel()
     np.testing.assert_array_equal(s.initial_condition, ic[: s.dim])
@@ -55,7 +55,7 @@ def test_same_facts_as_dysts(name):
 
 @pytest.mark.parametrize("name", sorted(METADATA))
 def test_rhs_matches_dysts(name):
-    s = db.get_system(name)
+    s = db.get_system(name, version=1)
     xs, ts, expected = RHS[f"{name}.x"], RHS[f"{name}.t"], RHS[f"{name}.dx"]
     ours = np.array([s.rhs(x, t) for x, t in zip(xs, ts, strict=True)])
     np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
@@ -65,3 +65,31 @@ def test_rhs_matches_dysts(name):
 def test_every_system_passes_the_conformance_check(name):
     problems = check_system(name)
     assert not problems, "\n".join(map(str, problems))
+
+
+def test_newer_versions_keep_the_dysts_equations():
+    """A later version may correct flags and text (DoublePendulum@2: not Hamiltonian), not the vector field."""
+    newer = [n for n in METADATA if db.get_system(n).version > 1]
+    assert "DoublePendulum" in newer
+    for name in newer:
+        xs, ts = RHS[f"{name}.x"], RHS[f"{name}.t"]
+        old, new = db.get_system(name, version=1), db.get_system(name)
+        np.testing.assert_array_equal([new.rhs(x, t) for x, t in zip(xs, ts, strict=True)],
+                                      [old.rhs(x, t) for x, t in zip(xs, ts, strict=True)])
+
+
+@pytest.mark.parametrize("name", sorted(n for n in db.list_systems() if db.get_system(n).hamiltonian))
+def test_hamiltonian_systems_preserve_volume(name):
+    """A system flagged Hamiltonian has a divergence-free vector field.
+
+    The fluid flows in polar coordinates (r, theta) preserve the area r dr dtheta: their divergence
+    gains f_r / r.
+    """
+    s = db.get_system(name)
+    polar = s.state_names[:2] == ("r", "theta")
+    rng = np.random.default_rng(0)
+    scale = np.maximum(np.abs(s.initial_condition), 1.0)
+    for x in s.initial_condition + scale * rng.uniform(-0.5, 0.5, size=(20, s.dim)):
+        jac = s.jacobian(x, 0.0)
+        divergence = np.trace(jac) + (s.rhs(x, 0.0)[0] / x[0] if polar else 0.0)
+        assert abs(divergence) <= 1e-9 * max(1.0, np.abs(jac).max())

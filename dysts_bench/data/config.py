@@ -41,6 +41,10 @@ class Sampling(BaseModel):
         default="invariants",
         description="for unit period: the sidecar's measured period (the spec's hint where there is no "
                     "sidecar), or always the spec's hint, which never changes with a spec version")
+    min_points_per_period: float | None = Field(
+        default=None, gt=0, le=1e6,
+        description="for unit lyapunov_time: leave out (status undersampled) a system whose sampling gives "
+                    "fewer points per period (the sidecar's) than this")
 
 
 class Integrator(BaseModel):

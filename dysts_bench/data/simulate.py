@@ -77,9 +77,19 @@ def timescale(system: System, sampling: Sampling) -> Timescale:
         raise SystemSkipped("missing_invariants", f"{system.name}: sampling per Lyapunov time needs "
                             f"lyapunov_max in {system.sidecar_path}, which is missing; run "
                             f"`dysts-bench invariants {system.name} --write`")
+    chaos = system.invariants.get("chaos")
+    if chaos == "marginal":
+        reason = system.invariants.get("lyapunov_max", {}).get("chaos_reason", "")
+        raise SystemSkipped("marginal_chaos", f"{system.name}: marginally chaotic per {system.sidecar_path} "
+                            f"({reason}): its Lyapunov time is too uncertain to sample by")
     if lam <= 0 or tau is None or system.invariants.get("chaotic") is False:
         raise SystemSkipped("not_chaotic", f"{system.name}: not chaotic per {system.sidecar_path} "
                             f"(lyapunov_max = {lam:g}): no Lyapunov time to sample by")
+    per_period = sampling.points_per_unit * period / tau if period else math.inf
+    if sampling.min_points_per_period and per_period < sampling.min_points_per_period:
+        raise SystemSkipped("undersampled", f"{system.name}: {sampling.points_per_unit:g} points per Lyapunov "
+                            f"time are {per_period:.2g} points per period ({period:.4g}), fewer than the "
+                            f"config's min_points_per_period {sampling.min_points_per_period:g}")
     return Timescale(tau, "invariants", period, lam, tau)
 
 

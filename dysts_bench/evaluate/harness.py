@@ -32,7 +32,7 @@ from .results import (
     SystemSummary,
     save_results,
 )
-from .scoring import Job, per_coordinate, read_system, score_system
+from .scoring import Job, per_coordinate, read_system, score_system, truth_floors
 from .summary import summarize_records
 
 log = logging.getLogger(__name__)
@@ -234,13 +234,16 @@ def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:
     """All records of one system (never raises for a forecaster's failure)."""
     from .worker import run_with_timeout
 
-    outcome: dict[str, Any] = {"system": job.system, "records": [], "version": None, "lyapunov_time": None,
-                               "floors": {}}
+    # The harness's own read of the archive: the version, Lyapunov time and floors never pass through
+    # the forecaster's process.
+    data = read_system(job)
+    outcome: dict[str, Any] = {
+        "system": job.system, "records": [], "version": data.version,
+        "lyapunov_time": None if data.lyapunov_max is None else 1.0 / data.lyapunov_max,
+        "floors": truth_floors(data, job)}
 
     def emit(event: dict) -> None:
-        if event["event"] == "data":
-            outcome.update(version=event["version"], lyapunov_time=event["lyapunov_time"], floors=event["floors"])
-        elif event["event"] == "record":
+        if event["event"] == "record":
             outcome["records"].append(event["record"])
         elif event["event"] == "long":
             # Short records come first, one per initial condition: the long run joins its own.

@@ -114,9 +114,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     """
     data = read_system(job)
     n_long = 0 if data.long is None else len(data.long)
-    emit({"event": "data", "n_ics": len(data.test), "n_long": n_long, "version": data.version,
-          "lyapunov_time": None if data.lyapunov_max is None else 1.0 / data.lyapunov_max,
-          "floors": truth_floors(data, job)})
+    emit({"event": "data", "n_ics": len(data.test), "n_long": n_long})
     fit_seconds = None
     if job.refit:
         model = clone(forecaster)

@@ -66,7 +66,7 @@ def run_with_timeout(forecaster: Any, job: Job, emit: Emit, timeout: float) -> N
 def _follow(child: subprocess.Popen, events: Any, log: Any, job: Job, emit: Emit, timeout: float) -> None:
     """Relay the child's events; on silence longer than the time limit, stop it and record time-outs.
 
-    A long free run gets the limit scaled by its length over the horizon.
+    A long free run gets `long_run_limit`.
     """
     selector = selectors.DefaultSelector()
     selector.register(events, selectors.EVENT_READ)
@@ -104,8 +104,13 @@ def _follow(child: subprocess.Popen, events: Any, log: Any, job: Job, emit: Emit
             if done_long == n_long:
                 return
             phase = "a long free run"
-            limit = timeout * max(1.0, (job.long_length or 0) / job.horizon)
+            limit = long_run_limit(timeout, job)
         deadline = time.monotonic() + limit
+
+
+def long_run_limit(timeout: float, job: Job) -> float:
+    """The time limit of one long free run: the forecast's, scaled by its length over the horizon."""
+    return timeout * max(1.0, (job.long_length or 0) / job.horizon)
 
 
 def _last_line(log: Any) -> str:

@@ -24,6 +24,11 @@ _EMPTY = np.zeros(0)
 _WORK_BUDGET = 6e6  # state components times steps: a few seconds on one core
 ENDPOINT_LOG = 5.0  # bound on the bounded end term of a log-growth average (see zero_tolerance)
 SEPARATE_D0, SEPARATE_TOL = 1e-6, 1e-10   # separate trajectories: relative distance, integration tolerance
+# Chaos must be more than a positive number: λ1 above max(3 standard errors, CHAOS_PER_PERIOD / period),
+# i.e. an e-folding within 20 periods. Slower growth is "marginal": it cannot be told from a long
+# quasi-periodic or transient drift within any run we can afford, and a forecast horizon in Lyapunov
+# times would span hundreds of periods.
+CHAOS_PER_PERIOD = 0.05
 _ALIGN_BLOCKS = 5  # blocks discarded while the tangent vectors align with the growing directions
 
 JUMP_FUNCTIONS = {"sign", "heaviside", "where", "floor", "mod"}   # may make the vector field discontinuous
@@ -71,8 +76,23 @@ class LyapunovResult:
 
     @property
     def chaotic(self) -> bool:
-        """Whether the largest exponent is positive beyond its zero tolerance."""
+        """Whether the largest exponent is positive beyond its zero tolerance (see `chaos_class`)."""
         return bool(self.exponents[0] > self.zero_tolerance[0])
+
+
+def chaos_class(lam: float, stderr: float, time: float, period: float) -> tuple[str, str]:
+    """'chaotic', 'marginal' or 'not_chaotic' for a largest exponent lam ± stderr averaged over time, and why."""
+    zero = 3 * stderr + ENDPOINT_LOG / time
+    floor = CHAOS_PER_PERIOD / period
+    if lam <= zero:
+        return "not_chaotic", (f"λ1 = {lam:.3g} is within its zero tolerance {zero:.3g} (3 standard errors + "
+                               f"{ENDPOINT_LOG:g} / averaging time)")
+    if lam <= floor:
+        return "marginal", (f"λ1 = {lam:.3g} is positive beyond its errors ({zero:.3g}) but below "
+                            f"{CHAOS_PER_PERIOD:g} per period ({floor:.3g} for the period {period:.4g}): one "
+                            f"e-folding takes {1 / (lam * period):.0f} periods")
+    return "chaotic", (f"λ1 = {lam:.3g} exceeds its zero tolerance {zero:.3g} and {CHAOS_PER_PERIOD:g} per "
+                       f"period ({floor:.3g})")
 
 
 def lyapunov_spectrum(
@@ -90,7 +110,7 @@ def lyapunov_spectrum(
     integrator: str = "dop853",
     tol: float = 1e-7,
     h: float | None = None,
-    d0: float = 1e-8,
+    d0: float | None = None,
     y0: np.ndarray | None = None,
     seed: int = 0,
     period: float | None = None,
@@ -108,7 +128,8 @@ def lyapunov_spectrum(
     the system. Times default to multiples of the system's period: a state
     transient of 100 periods, blocks of 2 periods, the first 10 periods discarded while the tangent
     vectors align; `period` overrides the spec's hint. `tol` is the integrator's rtol = atol; `h` fixes
-    its step instead.
+    its step instead. `d0` is the relative separation of nearby trajectories (1e-8 for "nearby" and
+    "delay", SEPARATE_D0 for "separate").
     """
     period = float(period or system.period or 1000 * system.dt)
     method = _choose_method(system, method)
@@ -121,7 +142,7 @@ def lyapunov_spectrum(
 
         return delay_lyapunov_max(system, rtol=rtol, atol=atol, transient=transient, block_time=block_time,
                                   min_blocks=min_blocks, max_time=max_time, max_steps=max_steps, h=h,
-                                  d0=d0, y0=y0, seed=seed, period=period)
+                                  d0=1e-8 if d0 is None else d0, y0=y0, seed=seed, period=period)
     k = system.dim if k is None else int(k)
     if not 1 <= k <= system.dim:
         raise DystsBenchError(f"{system.name}: k must be between 1 and dim={system.dim}, got {k}")
@@ -141,14 +162,16 @@ def lyapunov_spectrum(
     basis, _ = np.linalg.qr(rng.standard_normal((system.dim, k)))
     if method == "separate":
         # Each trajectory resolves its own switching, so their separation must dwarf the integration error.
-        settings.update(d0=SEPARATE_D0 * scale, tol=SEPARATE_TOL, renormalize_every=block_time / 4)
-        sep = _SeparateRun(system, x0, basis, SEPARATE_D0 * scale, transient, block_time / 4)
+        d0 = (SEPARATE_D0 if d0 is None else d0) * scale
+        settings.update(d0=d0, tol=SEPARATE_TOL, renormalize_every=block_time / 4)
+        sep = _SeparateRun(system, x0, basis, d0, transient, block_time / 4)
         return converge(sep, system.name, method, settings, rtol=rtol, atol=atol, block_time=block_time,
                         min_blocks=min_blocks, max_time=max_time, max_steps=max_steps)
+    d0 = (1e-8 if d0 is None else d0) * scale
     if method == "nearby":
-        settings["d0"] = d0 * scale
+        settings["d0"] = d0
     y = np.concatenate([x0, basis.ravel(), [0.0]])
-    run = _Run(system, tableau, y, k, method, d0 * scale, tol, h, transient)
+    run = _Run(system, tableau, y, k, method, d0, tol, h, transient)
     return converge(run, system.name, method, settings, rtol=rtol, atol=atol, block_time=block_time,
                     min_blocks=min_blocks, max_time=max_time, max_steps=max_steps)
 

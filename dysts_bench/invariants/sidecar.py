@@ -21,9 +21,9 @@ import numpy as np
 from ..errors import DystsBenchError, IntegrationError
 from .dimensions import correlation_dimension, kaplan_yorke_estimate
 from .estimate import Estimate, batch_stderr, jsonable
-from .lyapunov import ENDPOINT_LOG, LyapunovResult, lyapunov_spectrum
+from .lyapunov import ENDPOINT_LOG, LyapunovResult, chaos_class, lyapunov_spectrum
 from .ordinal import entropy_complexity_of, ordinal_distribution
-from .period import dominant_period
+from .period import dominant_period, relative_power
 from .sampling import natural_time, pattern_time_ratio, recommended_dt, sampling_verdict
 from .trajectory import attractor_coordinates, attractor_samples, bounded_part, delay_embedding
 
@@ -44,6 +44,10 @@ DELAY_EMBEDDING = 7            # delay equations: embedding dimension, with lag 
 
 MAX_SCALE_RATIO = 10          # the natural time may lengthen the spec's period up to this factor
 LYAPUNOV_DEFAULTS = {"rtol": 5e-3}   # the work budget of lyapunov_spectrum bounds the cost
+PERIOD_AGREEMENT = 1.5         # a measured period further than this factor from the spec's gets a note
+# Non-smooth systems: the separation of the nearby trajectories changes λ1 by more than its block
+# standard error (the jumps are resolved differently), so λ1 is re-estimated at these separations.
+D0_SPREAD = (1e-7, 1e-6, 1e-5)
 
 QUANTITIES = ("lyapunov_spectrum", "lyapunov_max", "lyapunov_time", "kaplan_yorke_dimension",
               "correlation_dimension", "period", "permutation_entropy", "statistical_complexity",
@@ -84,20 +88,22 @@ def compute_invariants(system: System, *, seed: int = 0, lyapunov_options: dict[
     scale = min(max(hint, timescales.get("natural_time", hint)), MAX_SCALE_RATIO * hint)
     out["settings"]["time_scale"] = scale
     spectrum: list[LyapunovResult] = []
+    measured = out["period"].get("value") or hint
     attempt(("lyapunov_spectrum", "lyapunov_max", "lyapunov_time", "kaplan_yorke_dimension"),
-            lambda: _lyapunov_entries(system, spectrum, seed, {"period": scale, **lyapunov_options}))
+            lambda: _lyapunov_entries(system, spectrum, seed, {"period": scale, **lyapunov_options}, measured))
     attempt(("correlation_dimension",), lambda: {"correlation_dimension": _correlation_entry(system, scale)})
     attempt(("ideal_sampling", "permutation_entropy", "statistical_complexity"),
             lambda: _ordinal_entries(system, timescales, spectrum))
     lam = out["lyapunov_max"]
     out["chaotic"] = lam.get("chaotic")
+    out["chaos"] = lam.get("chaos")
     out["errors"] = errors
     out["compute_seconds"] = round(time.perf_counter() - started, 2)
     return jsonable(out)
 
 
 def _lyapunov_entries(system: System, keep: list[LyapunovResult], seed: int,
-                      options: dict[str, Any]) -> dict[str, Any]:
+                      options: dict[str, Any], period: float) -> dict[str, Any]:
     result = lyapunov_spectrum(system, seed=seed, **options)
     keep.append(result)
     settings = {**result.settings, "averaging_time": result.time, "converged": result.converged,
@@ -111,25 +117,33 @@ def _lyapunov_entries(system: System, keep: list[LyapunovResult], seed: int,
         },
         "lyapunov_max": Estimate(lam, se, result.method, {"from": "lyapunov_spectrum"}).to_dict(),
     }
+    notes = []
+    if system.non_smooth and result.method != "delay":
+        spread = _d0_spread(system, seed, options, result)
+        se = math.hypot(se, (max(spread["lyapunov_max"]) - min(spread["lyapunov_max"])) / 2)
+        entries["lyapunov_max"].update(stderr=se, d0_spread=spread)
+        notes.append("non-smooth vector field: the standard error includes half the spread of λ1 over the "
+                     "separations d0 of the nearby trajectories")
     if not result.settings["stationary"]:
-        entries["lyapunov_max"]["note"] = (
-            "the two halves of the run disagree ({:.4g} and {:.4g}): intermittent switching or a long chaotic "
-            "transient; the standard error understates the uncertainty".format(*result.settings["halves"]))
+        notes.append("the two halves of the run disagree ({:.4g} and {:.4g}): intermittent switching or a long "
+                     "chaotic transient; the standard error understates the uncertainty"
+                     .format(*result.settings["halves"]))
     stop = result.settings.get("stop")
     if stop not in ("SUCCESS", "MAX_STEPS"):
         note = (f"the integration stopped early ({stop}) after {result.time:.4g} time units; the exponents "
                 "come from the blocks before it")
         entries["lyapunov_spectrum"]["note"] = note
-        entries["lyapunov_max"]["note"] = " ".join(filter(None, [entries["lyapunov_max"].get("note"), note]))
-    entries["lyapunov_max"]["zero_tolerance"] = float(result.zero_tolerance[0])
-    entries["lyapunov_max"]["chaotic"] = result.chaotic
-    if result.chaotic:
+        notes.append(note)
+    if notes:
+        entries["lyapunov_max"]["note"] = "; ".join(notes)
+    chaos, reason = chaos_class(lam, se, result.time, period)
+    entries["lyapunov_max"].update(zero_tolerance=3 * se + ENDPOINT_LOG / result.time,
+                                   chaos=chaos, chaos_reason=reason, chaotic=chaos == "chaotic")
+    if chaos == "chaotic":
         entries["lyapunov_time"] = Estimate(1 / lam, se / lam**2, "1 / lyapunov_max").to_dict()
     else:
         entries["lyapunov_time"] = {"value": None, "stderr": None, "method": "1 / lyapunov_max",
-                                    "note": "the largest exponent is within its zero tolerance (3 standard "
-                                            f"errors + {ENDPOINT_LOG:g} / averaging time): no chaos found, so "
-                                            "no Lyapunov time"}
+                                    "note": f"{chaos.replace('_', ' ')}: {reason}; no Lyapunov time"}
     if result.method == "delay":
         entries["kaplan_yorke_dimension"] = {"value": None, "stderr": None, "method": "Kaplan-Yorke formula",
                                              "note": "needs the full spectrum; only the largest exponent "
@@ -137,6 +151,25 @@ def _lyapunov_entries(system: System, keep: list[LyapunovResult], seed: int,
     else:
         entries["kaplan_yorke_dimension"] = kaplan_yorke_estimate(result).to_dict()
     return entries
+
+
+def _d0_spread(system: System, seed: int, options: dict[str, Any], main: LyapunovResult) -> dict[str, Any]:
+    """λ1 at each separation of D0_SPREAD beside the main estimate's, each on half the main run's work."""
+    d0s, values, errors = [main.settings.get("d0")], [main.maximum], [float(main.stderr[0])]
+    failed = {}
+    for d0 in D0_SPREAD:
+        try:
+            run = lyapunov_spectrum(system, seed=seed, d0=d0, max_steps=max(main.n_steps // 2, 1000),
+                                    **options)
+        except (DystsBenchError, ArithmeticError) as exc:  # the kernel may fail at one separation only
+            failed[str(d0)] = f"{type(exc).__name__}: {exc}"
+            continue
+        d0s.append(run.settings.get("d0"))
+        values.append(run.maximum)
+        errors.append(float(run.stderr[0]))
+    return {"d0": d0s, "lyapunov_max": values, "stderr": errors, "failed": failed,
+            "note": "absolute separations (relative ones times the state's root mean square, at least 1); the "
+                    "first is the main estimate's"}
 
 
 def _correlation_entry(system: System, period: float) -> dict[str, Any]:
@@ -162,15 +195,45 @@ def _correlation_entry(system: System, period: float) -> dict[str, Any]:
 def _period_entry(system: System, period: float, timescales: dict[str, Any]) -> dict[str, Any]:
     dt = period / SPECTRUM_PER_PERIOD
     y, dropped = bounded_part(attractor_samples(system, dt, SPECTRUM_SAMPLES))
-    est = dominant_period(y, dt)
+    excluded = {"excluded_coordinates": [system.state_names[i] for i in dropped]}
+    try:
+        est = dominant_period(y, dt)
+    except DystsBenchError as exc:
+        if system.period is None:
+            raise
+        entry = {"value": system.period, "stderr": None, "method": "the spec's period (fallback)",
+                 "settings": excluded, "note": f"no spectral period: {exc}"}
+    else:
+        entry = Estimate(est.value, est.stderr, est.method, {**est.settings, **excluded}).to_dict()
+        if system.period is not None:
+            power = relative_power(y, dt, system.period, est.settings["segment"])
+            note = period_note(est.value, system.period, power)
+            entry.update({"spec_period": system.period, **({"note": note} if note else {})})
     naturals = [natural_time(y[:, i], dt) for i in range(y.shape[1])]
     finite = [v for v in naturals if math.isfinite(v)]
     if not finite:
         raise DystsBenchError(f"{system.name}: no coordinate crosses its mean: no natural time scale")
     timescales["natural_time"] = float(np.median(finite))
     timescales["natural_times"] = naturals
-    return Estimate(est.value, est.stderr, est.method,
-                    {**est.settings, "excluded_coordinates": [system.state_names[i] for i in dropped]}).to_dict()
+    return entry
+
+
+def period_note(measured: float, spec: float, spec_power: float) -> str | None:
+    """Why the spectral period differs from the spec's by more than PERIOD_AGREEMENT (None if it does not)."""
+    ratio = spec / measured
+    if 1 / PERIOD_AGREEMENT <= ratio <= PERIOD_AGREEMENT:
+        return None
+    power = f"the spectrum at the spec's period has {spec_power:.2g} of the peak's power"
+    n = round(ratio if ratio > 1 else 1 / ratio)
+    if ratio > 1 and abs(ratio - n) <= 0.15:
+        return (f"the highest spectral peak is harmonic {n} of the spec's period ({spec:.4g} = {ratio:.3g} x "
+                f"this): a faster oscillation within the spec's cycle, such as a rotation within each lobe; "
+                f"{power}")
+    if ratio < 1 and abs(1 / ratio - n) <= 0.15:
+        return (f"the highest spectral peak is at {n} times the spec's period ({spec:.4g}): a slow modulation "
+                f"or period-{n} cycle that the spec's value does not count; {power}")
+    return (f"the spec's period ({spec:.4g}, dysts's value) is {ratio:.3g} x the highest spectral peak, not a "
+            f"whole multiple of it: it does not mark the spectrum's dominant oscillation; {power}")
 
 
 def _ordinal_entries(system: System, timescales: dict[str, Any], spectrum: list[LyapunovResult]
