@@ -12,6 +12,7 @@ from dysts_bench.evaluate.results import (
     DatasetInfo,
     Environment,
     ForecasterInfo,
+    PROTOCOL,
     Record,
     Results,
     SystemSummary,
@@ -56,11 +57,12 @@ def make_results(name: str, skill: float, manifest_hash: str, *, seed: int, fail
                                            "mse": float(rng.uniform(0.1, 5.0))}))
     totals, summary = summarize_records(records)
     systems = {n: SystemSummary(system=n, version=1, lyapunov_time=1 / LYAPUNOV[n], n_ok=t.n_ok,
-                                n_failed=t.n_failed, metrics=t.metrics, floors={"d_stsp": 0.08, "d_h": 0.02})
+                                n_failed=t.n_failed, metrics=t.metrics, censored=t.censored,
+                                floors={"d_stsp": 0.08, "d_h": 0.02})
                for n, t in totals.items()}
     config = load_config("demo")
     return Results(
-        mode=mode,
+        protocol=PROTOCOL, mode=mode,
         forecaster=ForecasterInfo(name=name, version="1.0", params={"lags": 3, "ridge": 1e-6},
                                   source=f"dysts_bench_forecasters.{name}:Model"),
         dataset=DatasetInfo(config="demo", config_hash=config.hash, manifest_hash=manifest_hash,

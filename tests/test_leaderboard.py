@@ -110,7 +110,17 @@ def _zero_shot_leak(d):
     d["mode"], d["train_systems"] = "zero-shot", ["Lorenz", "Aizawa"]
 
 
+def _old_protocol(d):
+    d["protocol"] = 1
+
+
+def _forged_censoring(d):
+    d["systems"]["Lorenz"]["censored"] = ["vpt"]
+
+
 @pytest.mark.parametrize(("corrupt", "expected"), [
+    (_old_protocol, r"protocol 1: the leaderboard takes protocol 2 only .* re-make the file with `dysts-bench"),
+    (_forged_censoring, r"systems\.Lorenz\.censored = \['vpt'\], but the records give \[\]"),
     (_corrupt_system_median, r"systems\.Lorenz\.metrics\.vpt = .* but the records give"),
     (_corrupt_summary_mean, r"summary\.mean\.d_h = .* but the records give"),
     (_corrupt_counts, r"systems\.Rossler\.n_ok = 1, but the records give 3"),

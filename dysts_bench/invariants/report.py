@@ -49,7 +49,8 @@ def table_rows(sidecars: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """One flat row per system: each invariant with its standard error, the method and any errors."""
     rows = []
     for name, inv in sorted(sidecars.items()):
-        row: dict[str, Any] = {"system": name, "version": inv.get("version"), "chaotic": inv.get("chaotic")}
+        row: dict[str, Any] = {"system": name, "version": inv.get("version"), "chaotic": inv.get("chaotic"),
+                               "chaos": inv.get("chaos")}
         for key, column in COLUMNS:
             row[column] = _value(inv, key)
             row[f"{column}_stderr"] = _stderr(inv, key)
@@ -59,6 +60,9 @@ def table_rows(sidecars: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         row["recommended_dt"] = _value(inv, "ideal_sampling")
         ratios = (inv.get("ideal_sampling") or {}).get("pattern_time_ratio") or {}
         row["dataset_pattern_ratio"] = ratios.get("dataset")
+        period = inv.get("period") or {}
+        row["spec_period"] = period.get("spec_period")
+        row["period_note"] = period.get("note", "")
         row["errors"] = "; ".join(f"{k}: {v}" for k, v in (inv.get("errors") or {}).items())
         rows.append(row)
     return rows
@@ -86,12 +90,17 @@ def write_table(sidecars: dict[str, dict[str, Any]], out_dir: Path) -> list[Path
           "Computed by `dysts-bench invariants --all --write`; values ± one standard error. λ_max: largest "
           "Lyapunov exponent; τ = 1/λ_max (– where no chaos was found); D_KY: Kaplan–Yorke dimension; D_2: "
           "correlation dimension; H, C: permutation entropy and statistical complexity (order 5, delay 1, at "
-          "PECCARY's recommended sampling).", "",
-          "| system | chaotic | λ_max | τ | D_KY | D_2 | period | H | C | method | errors |",
-          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+          "PECCARY's recommended sampling). Chaos: chaotic when λ_max exceeds 3 standard errors (plus an O(1/T) "
+          "end term) and 0.05 per period; marginal when only the first holds. Spec period: the spec's hint "
+          "(dysts's value), marked * where it differs from the measured period by more than 1.5× (the sidecar's "
+          "`period.note` says why).", "",
+          "| system | chaos | λ_max | τ | D_KY | D_2 | period | spec period | H | C | method | errors |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         cells = [_cell(r[c], r[f"{c}_stderr"]) for _, c in COLUMNS]
-        md.append(f"| {r['system']} | {_cell(r['chaotic'])} | " + " | ".join(cells)
+        spec = _cell(r["spec_period"]) + (" *" if r["period_note"] else "")
+        cells.insert([c for _, c in COLUMNS].index("period") + 1, spec)
+        md.append(f"| {r['system']} | {(r['chaos'] or '–').replace('_', ' ')} | " + " | ".join(cells)
                   + f" | {r['lyapunov_method'] or '–'} | {r['errors'] or ''} |")
     md_path = out_dir / "invariants.md"
     md_path.write_text("\n".join(md) + "\n")

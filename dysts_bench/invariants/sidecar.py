@@ -202,6 +202,7 @@ def _period_entry(system: System, period: float, timescales: dict[str, Any]) -> 
         if system.period is None:
             raise
         entry = {"value": system.period, "stderr": None, "method": "the spec's period (fallback)",
+                 "spec_period": system.period,
                  "settings": excluded, "note": f"no spectral period: {exc}"}
     else:
         entry = Estimate(est.value, est.stderr, est.method, {**est.settings, **excluded}).to_dict()

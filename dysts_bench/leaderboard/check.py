@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.manifest import MANIFEST_DIR
-from ..evaluate.results import HEADLINE_METRICS, Results, load_results
+from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Results, load_results
 from ..evaluate.summary import summarize_records
 from ..system import list_systems
 
@@ -137,6 +137,9 @@ def _summary_problems(results: Results) -> list[str]:
                 problems.append(f"{where}.{count} = {getattr(given, count)}, but the records give "
                                 f"{getattr(expected, count)}: {REGENERATE}")
         problems += _compare(f"{where}.metrics", given.metrics, expected.metrics)
+        if sorted(given.censored) != sorted(expected.censored):
+            problems.append(f"{where}.censored = {given.censored!r}, but the records give {expected.censored!r}: "
+                            f"{REGENERATE}")
     s = results.summary
     for count in ("n_systems", "failed_systems"):
         if getattr(s, count) != getattr(summary, count):
@@ -147,10 +150,20 @@ def _summary_problems(results: Results) -> list[str]:
     return problems
 
 
+def _protocol_problems(results: Results) -> list[str]:
+    if results.protocol == PROTOCOL:
+        return []
+    command = results.environment.command or "dysts-bench evaluate FORECASTER --data ARCHIVE --out FILE"
+    return [f"protocol {results.protocol}: the leaderboard takes protocol {PROTOCOL} only (long-term statistics "
+            f"on long free runs, out-of-box mass counted, censored VPT; docs/protocol.md); re-make the file "
+            f"with `{command}` on the current release"]
+
+
 def results_problems(results: Results, *, known: Mapping[str, KnownDataset] | None = None) -> list[str]:
     """Every inconsistency of a (schema-valid) results file, one message each naming the field; [] if none."""
     known = known_manifests() if known is None else known
-    return _dataset_problems(results, known) + _record_problems(results) + _summary_problems(results)
+    return (_protocol_problems(results) + _dataset_problems(results, known) + _record_problems(results)
+            + _summary_problems(results))
 
 
 def check_file(path: str | Path, *, manifests: str | Path = MANIFEST_DIR) -> tuple[Results, list[str]]:
