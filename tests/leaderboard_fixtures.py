@@ -9,10 +9,10 @@ import numpy as np
 
 from dysts_bench.data.config import load_config
 from dysts_bench.evaluate.results import (
+    PROTOCOL,
     DatasetInfo,
     Environment,
     ForecasterInfo,
-    PROTOCOL,
     Record,
     Results,
     SystemSummary,
