@@ -2,7 +2,8 @@
 # Remakes the reference results in leaderboard/results/ (the commands the committed files were made with).
 # Usage: bash scripts/reference_results.sh [baselines|esn|plrnn|transformer|transformer-global|all]
 # The learned torch models train for minutes per system on a CPU, so they are scored on SUBSET below
-# (and the global transformer is fitted on TRAIN_SYSTEMS, disjoint from it); the rest on all 118 systems.
+# (and the global transformer is fitted on TRAIN_SYSTEMS, disjoint from it); the rest on every system of the
+# archive (106 under protocol 2). Each command replaces its file (--overwrite): results are re-made, never edited.
 set -euo pipefail
 unset PYTHONDONTWRITEBYTECODE
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ DB=.venv/bin/dysts-bench
 ARCHIVE=${ARCHIVE:-/tmp/l.zarr}
 OUT=leaderboard/results
 SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge,Lorenz84,MooreSpiegel,NewtonLiepnik,SprottJerk,HyperLorenz,RabinovichFabrikant
-TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottC,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,NoseHoover,Arneodo,Sakarya,Hadley,ShimizuMorioka,LorenzStenflo
+TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottD,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,SprottF,Arneodo,LuChen,Hadley,ShimizuMorioka,LorenzStenflo
 
 case "${1:-all}" in
   baselines|esn|plrnn|transformer|transformer-global|all) ;;
@@ -19,15 +20,15 @@ esac
 [ -e "$ARCHIVE" ] || $DB data generate --config lyapunov --out "$ARCHIVE"   # matches data/manifests/lyapunov.json
 case "${1:-all}" in
   baselines|all)
-    for f in last-value mean periodic-naive; do $DB evaluate $f --data "$ARCHIVE" --out $OUT/$f-lyapunov.json; done ;;&
+    for f in last-value mean periodic-naive; do $DB evaluate $f --data "$ARCHIVE" --out $OUT/$f-lyapunov.json --overwrite --quiet; done ;;&
   esn|all)
-    $DB evaluate esn --data "$ARCHIVE" --out $OUT/esn-lyapunov.json --quiet ;;&
+    $DB evaluate esn --data "$ARCHIVE" --out $OUT/esn-lyapunov.json --overwrite --quiet ;;&
   plrnn|all)
-    $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --quiet ;;&
+    $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --overwrite --quiet ;;&
   transformer|all)
-    $DB evaluate transformer --data "$ARCHIVE" --systems $SUBSET --out $OUT/transformer-lyapunov-subset.json --quiet ;;&
+    $DB evaluate transformer --data "$ARCHIVE" --systems $SUBSET --out $OUT/transformer-lyapunov-subset.json --overwrite --quiet ;;&
   transformer-global|all)
     $DB evaluate transformer-global --data "$ARCHIVE" --mode zero-shot --train-systems $TRAIN_SYSTEMS \
-      --systems $SUBSET --out $OUT/transformer-global-lyapunov-zero-shot.json --quiet ;;
+      --systems $SUBSET --out $OUT/transformer-global-lyapunov-zero-shot.json --overwrite --quiet ;;
   *) ;;
 esac
