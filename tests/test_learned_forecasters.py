@@ -214,6 +214,27 @@ def test_shplrnn_lorenz_long_term_statistics():
 
 
 @pytest.mark.slow
+def test_shplrnn_long_term_statistics_through_the_harness(tmp_path):
+    """Protocol 2: `dysts-bench evaluate` itself gives the shPLRNN its long-run D_stsp and D_H on Lorenz."""
+    import json
+    import subprocess
+    import sys
+
+    archive, out = tmp_path / "l.zarr", tmp_path / "plrnn.json"
+    run = [sys.executable, "-m", "dysts_bench"]
+    subprocess.run([*run, "data", "generate", "--config", "lyapunov", "--systems", "Lorenz", "--out", str(archive),
+                    "--no-progress"], check=True)
+    subprocess.run([*run, "evaluate", "plrnn", "--data", str(archive), "--out", str(out), "--quiet"], check=True)
+    results = json.loads(out.read_text())
+    lorenz = results["systems"]["Lorenz"]
+    print(f"shPLRNN through the harness on Lorenz: D_stsp {lorenz['metrics']['d_stsp']:.3f} (floor "
+          f"{lorenz['floors']['d_stsp']:.3f}), D_H {lorenz['metrics']['d_h']:.3f}, VPT {lorenz['metrics']['vpt']:.2f}")
+    assert results["protocol"] == 2
+    assert {r["long_status"] for r in results["records"] if r["long_status"]} == {"ok"}
+    assert lorenz["metrics"]["d_stsp"] <= 0.5 and lorenz["metrics"]["d_h"] <= 0.1
+
+
+@pytest.mark.slow
 def test_transformer_lorenz_vpt():
     train, contexts, futures, sigma, dt, _ = lorenz_benchmark_data()
     model = PatchTransformer(progress=False).fit(train, dt=dt)

@@ -72,6 +72,8 @@ def overhead_with(evaluate: Callable[..., Any], data: Any, out: Any, **kwargs: A
     if n == 0:
         raise NotAvailable("the harness made no forecast on this archive")
     ok = sum(getattr(r, "status", "ok") == "ok" for r in results.records)
+    long_runs = [r for r in results.records if getattr(r, "long_status", None) is not None]
+    long_term = getattr(getattr(results, "dataset", None), "long_term", None) or {}
     per_forecast, own = seconds / n, sum(ZeroForecaster.spent) / n
     return Record(
         name="harness", title="Harness overhead per forecast (a forecaster that costs nothing)",
@@ -80,6 +82,9 @@ def overhead_with(evaluate: Callable[..., Any], data: Any, out: Any, **kwargs: A
         reference=Figure(own * 1e3, "ms", "the forecaster's own predict calls in the same run"),
         ratio=per_forecast / own if own > 0 else None, ratio_label="x the forecaster's cost",
         goal="none (recorded)",
-        notes=[CPU_NOTE, f"{ok} of {n} forecasts ok; wall {wall / n * 1e3:.3g} ms per forecast"],
-        details={"n_forecasts": n, "total_cpu_s": seconds, "total_wall_s": wall},
+        notes=[CPU_NOTE, f"{ok} of {n} forecasts ok; wall {wall / n * 1e3:.3g} ms per forecast"]
+        + ([f"includes {len(long_runs)} long free runs of {long_term.get('length')} points (D_stsp, D_H against "
+            "the long truth), charged to the forecasts of their initial conditions"] if long_runs else []),
+        details={"n_forecasts": n, "n_long_runs": len(long_runs), "total_cpu_s": seconds, "total_wall_s": wall,
+                 "long_seconds": sum(r.long_seconds or 0.0 for r in long_runs)},
     )

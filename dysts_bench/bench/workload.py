@@ -24,6 +24,7 @@ class Workload:
     systems: list[str]
     skipped: list[str]          # systems the config cannot sample yet (e.g. no Lyapunov time in a sidecar)
     values: int                 # float64 values in the archive of these systems
+    partial: bool = False       # only some of the config's systems (--quick)
 
     @property
     def bytes(self) -> int:
@@ -67,12 +68,13 @@ def _workload(quick: bool) -> Workload:
     if not systems:
         raise NotAvailable(f"config {config.name!r} can sample none of its systems yet "
                            "(run `dysts-bench invariants --all --write` first)")
-    return Workload(config.name, systems, skipped, values)
+    return Workload(config.name, systems, skipped, values, partial=quick)
 
 
 def _values_per_state(config: Any) -> int:
-    """Values per state variable of one system in an archive of `config`."""
-    return sum(s.n_ic * s.length for s in config.splits.values())
+    """Values per state variable of one system in an archive of `config`, long free-run truths included."""
+    return sum(s.n_ic * s.length + (s.long_term.n_ic * (s.context + s.long_term.length) if s.long_term else 0)
+               for s in config.splits.values())
 
 
 def serial_archive(ctx: Context) -> tuple[Path, float, dict]:
