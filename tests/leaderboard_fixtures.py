@@ -30,7 +30,9 @@ def write_manifest(directory: Path, config: str = "demo") -> str:
     directory.mkdir(parents=True, exist_ok=True)
     manifest = {"format": 1, "config_name": config, "config_hash": load_config(config).hash,
                 "config": {}, "package_version": "0.1.0", "content_hash": "c" * 64,
-                "systems": {s: {"status": "ok", "arrays": {}} for s in SYSTEMS}, "files": {}}
+                "systems": {s: {"status": "ok", "version": 1, "arrays": {},
+                                "timescale": {"lyapunov_time": 1 / LYAPUNOV[s]}} for s in SYSTEMS},
+                "files": {}}
     path = directory / f"{config}.json"
     path.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest_file_hash(path)

@@ -74,3 +74,15 @@ def test_demo_runs_the_main_job_end_to_end(tmp_path):
     assert (tmp_path / "site" / "index.html").is_file()
     assert {"last-value.json", "perturbed-truth.json"} <= {p.name for p in (tmp_path / "results").iterdir()}
     assert "leaderboard: " in result.stdout
+
+
+def test_an_os_error_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    argv = ["data", "generate", "--config", "demo", "--out", str(blocker / "demo.zarr"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {blocker}") and "Not a directory" in err and "--debug" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(NotADirectoryError):
+        main(["--debug", *argv])

@@ -73,6 +73,17 @@ def test_long_free_runs_give_the_long_term_statistics(demo, tmp_path):
     assert oracle.systems["Lorenz"].floors["d_stsp"] == pytest.approx(floor)
 
 
+def test_check_with_the_archive_recomputes_the_floors(demo, tmp_path):
+    out = tmp_path / "l.json"
+    evaluate(load_forecaster("last-value"), demo, out, systems=["Lorenz", "Thomas"], progress=False)
+    assert check_file(out, data=demo)[1] == []
+    data = json.loads(out.read_text())
+    data["systems"]["Lorenz"]["floors"]["d_stsp"] = 99.0
+    out.write_text(json.dumps(data))
+    problems = check_file(out, data=demo)[1]
+    assert len(problems) == 1 and "systems.Lorenz.floors.d_stsp = 99.0, but the archive's truths give" in problems[0]
+
+
 def test_a_failed_long_run_keeps_the_short_scores(demo, tmp_path):
     results = evaluate(load_forecaster(f"{BROKEN}:FailsOnLongRuns"), demo, tmp_path / "f.json",
                        systems=["Lorenz"], progress=False)

@@ -19,7 +19,14 @@ from dysts_bench.leaderboard.check import check_file, known_manifests, manifest_
 from dysts_bench.leaderboard.equations import equation_lines
 from dysts_bench.system import get_system
 
-from .leaderboard_fixtures import SYSTEMS, build_test_site, make_results, use_fake_invariants, write_manifest
+from .leaderboard_fixtures import (
+    SYSTEMS,
+    build_test_site,
+    make_results,
+    use_fake_invariants,
+    write_manifest,
+    write_results,
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +117,22 @@ def _zero_shot_leak(d):
     d["mode"], d["train_systems"] = "zero-shot", ["Lorenz", "Aizawa"]
 
 
+def _nan_lyapunov_time(d):
+    d["systems"]["Lorenz"]["lyapunov_time"] = float("nan")
+
+
+def _wrong_lyapunov_time(d):
+    d["systems"]["Rossler"]["lyapunov_time"] *= 100
+
+
+def _negative_floor(d):
+    d["systems"]["Lorenz"]["floors"]["d_stsp"] = -1.0
+
+
+def _wrong_version(d):
+    d["systems"]["Lorenz"]["version"] = 7
+
+
 def _old_protocol(d):
     d["protocol"] = 1
 
@@ -119,6 +142,10 @@ def _forged_censoring(d):
 
 
 @pytest.mark.parametrize(("corrupt", "expected"), [
+    (_nan_lyapunov_time, r"systems\.Lorenz\.lyapunov_time = nan, but the released dataset has 1\.10"),
+    (_wrong_lyapunov_time, r"systems\.Rossler\.lyapunov_time = 14\d\d\.\d+, but the released dataset has"),
+    (_negative_floor, r"systems\.Lorenz\.floors\.d_stsp = -1\.0: a divergence is finite and >= 0"),
+    (_wrong_version, r"systems\.Lorenz\.version = 7, but the released dataset has version 1"),
     (_old_protocol, r"protocol 1: the leaderboard takes protocol 2 only .* re-make the file with `dysts-bench"),
     (_forged_censoring, r"systems\.Lorenz\.censored = \['vpt'\], but the records give \[\]"),
     (_corrupt_system_median, r"systems\.Lorenz\.metrics\.vpt = .* but the records give"),
@@ -328,3 +355,43 @@ def test_results_on_a_subset_get_a_board_where_the_others_are_restricted_to_it(t
     assert reservoir.results.summary.n_systems == len(SYSTEMS)  # the file itself is unchanged
     table = board_table(part, 1)
     assert all(row.cells[-1].text.endswith(f"/ {len(subset)}") for row in table.rows)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"schema_version": 1, "schema_version": 1}', "appears twice"),
+    ('{"a": 1}'.encode("utf-16"), "not UTF-8 text"),
+    (b'{"a": "\xe9"}', "not UTF-8 text"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a": ' + b"9" * 5000 + b"}", "not a valid results file"),
+])
+def test_hostile_results_files_get_one_line_and_the_check_goes_on(tmp_path, results_file, manifests, capsys,
+                                                                  content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    assert main(["leaderboard", "check", str(bad), str(tmp_path), str(results_file),
+                 "--manifests", str(manifests)]) == 1
+    captured = capsys.readouterr()
+    assert f"FAIL {bad}: " in captured.err and message in captured.err
+    assert f"FAIL {tmp_path}: a folder, not a results file" in captured.err
+    assert f"ok   {results_file}" in captured.out  # the next file is still checked
+    assert "Traceback" not in captured.err
+
+
+def test_terminal_escapes_in_a_results_file_are_printed_escaped(tmp_path, results_file, manifests, capsys):
+    data = json.loads(results_file.read_text())
+    data["forecaster"]["name"] = "evil\x1b[2J\x1b]0;pwned\x07"
+    results_file.write_text(json.dumps(data))
+    assert main(["leaderboard", "check", str(results_file), "--manifests", str(manifests)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2J" in out
+
+
+def test_a_forged_floor_does_not_reach_the_board(tmp_path, manifests):
+    results_dir = tmp_path / "results"
+    paths = write_results(results_dir, manifest_file_hash(manifests / "demo.json"))
+    data = json.loads(paths[0].read_text())
+    for system in data["systems"].values():
+        system["floors"] = {"d_stsp": 99.0, "d_h": 77.0}
+    paths[0].write_text(json.dumps(data))
+    boards = group_boards(load_entries(results_dir, known_manifests(manifests)))
+    assert {b.floors["d_stsp"] for b in boards} == {0.08}

@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "leaderboard. Run `dysts-bench VERB --help` for each verb.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="VERB", required=True)
     for name in COMMANDS:
         try:
@@ -42,9 +43,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("dysts_bench").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         return int(args.func(args) or 0)
-    except DystsBenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (DystsBenchError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {os_error_message(exc) if isinstance(exc, OSError) else exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: the path, what went wrong, and what to check."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    what = exc.strerror or str(exc)
+    hint = "check that the path exists, is writable and has room (run with --debug for the traceback)"
+    return f"{where}: {what}; {hint}" if where else f"{what}; {hint}"

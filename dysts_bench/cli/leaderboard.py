@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="results files (JSON)")
     p.add_argument("--manifests", type=Path, default=MANIFEST_DIR,
                    help="folder of known dataset manifests; default the committed data/manifests")
+    p.add_argument("--data", type=Path, metavar="ARCHIVE",
+                   help="the archive the files were scored on: also recompute the truth-vs-truth floors from it")
     p.set_defaults(func=_check)
 
 
@@ -67,17 +69,23 @@ def _check(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
         try:
-            results, problems = check_file(path, manifests=args.manifests)
+            results, problems = check_file(path, manifests=args.manifests, data=args.data)
         except ResultsError as exc:
-            print(f"FAIL {exc}", file=sys.stderr)
+            print(printable(f"FAIL {exc}"), file=sys.stderr)
             failed += 1
             continue
         if problems:
             failed += 1
-            print(f"FAIL {path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:", file=sys.stderr)
+            print(printable(f"FAIL {path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}:"),
+                  file=sys.stderr)
             for p in problems:
-                print(f"  - {p}", file=sys.stderr)
+                print(printable(f"  - {p}"), file=sys.stderr)
         else:
-            print(f"ok   {path}: {results.forecaster.name} on {results.dataset.config}, "
-                  f"{results.summary.n_systems} systems, {len(results.records)} forecasts")
+            print(printable(f"ok   {path}: {results.forecaster.name} on {results.dataset.config}, "
+                            f"{results.summary.n_systems} systems, {len(results.records)} forecasts"))
     return 1 if failed else 0
+
+
+def printable(text: str) -> str:
+    """Text with control characters (terminal escape codes from a submitted file) shown as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)

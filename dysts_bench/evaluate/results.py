@@ -144,21 +144,50 @@ class Results(_Model):
     train_systems: list[str] = Field(default_factory=list)   # zero-shot: what it was fitted on
 
 
+MAX_RESULTS_BYTES = 512 * 2**20   # far above a full board's file (a few MB); bounds what a check reads
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json.loads would keep the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
 def load_results(path: str | Path) -> Results:
     """Read and validate a results file; ResultsError names the file and the field."""
     path = Path(path)
+    fix = "regenerate it with `dysts-bench evaluate`"
     try:
-        data = json.loads(path.read_text())
+        if path.stat().st_size > MAX_RESULTS_BYTES:
+            raise ResultsError(f"{path}: {path.stat().st_size} bytes, more than any results file "
+                               f"({MAX_RESULTS_BYTES} at most); {fix}")
+        text = path.read_bytes().decode("utf-8")
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such results file") from None
+    except IsADirectoryError:
+        raise ResultsError(f"{path}: a folder, not a results file; give the JSON files in it") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not UTF-8 text (byte {exc.start}); results files are UTF-8 JSON: {fix}") from None
     except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); "
-                           "regenerate it with `dysts-bench evaluate`") from None
+        raise ResultsError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}); {fix}") from None
+    except RecursionError:
+        raise ResultsError(f"{path}: JSON nested too deeply for a results file; {fix}") from None
+    except ValueError as exc:  # a duplicate key, or an integer of more digits than Python converts
+        raise ResultsError(f"{path}: not a valid results file ({exc}); {fix}") from None
     try:
         return Results.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"field '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()[:10])
         raise ResultsError(f"{path}: does not follow the results schema: {problems}") from None
+    except RecursionError:
+        raise ResultsError(f"{path}: nested too deeply for the results schema; {fix}") from None
 
 
 def save_results(results: Results, path: str | Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from ..evaluate.results import Conventions, DatasetInfo, Results, Summary, load_
 from ..evaluate.summary import summarize_records
 from .check import KnownDataset, results_problems
 from .columns import Column, headline_columns
-from .tables import Cell, Header, Row, Table, median_floor, metric_cell, metric_header, number_cell, text_cell
+from .tables import Cell, Header, Row, Table, metric_cell, metric_header, number_cell, text_cell
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,20 @@ class Board:
 
     @property
     def floors(self) -> dict[str, float | None]:
-        """The truth-vs-truth floors (median over systems): properties of the data, the same for every entry."""
-        systems = self.entries[0].results.systems if self.entries else {}
-        systems = {k: v for k, v in systems.items() if k in self.systems}
-        return {c.key: median_floor(systems, c.key) for c in self.columns if c.floor}
+        """The truth-vs-truth floors (median over systems): properties of the data, the same for every entry.
+
+        Per system, the median over the entries that pass the check, so that one forged file cannot move it.
+        """
+        trusted = [e for e in self.entries if not e.problems]
+        out = {}
+        for c in self.columns:
+            if not c.floor:
+                continue
+            per_system = {name: [v for e in trusted if (s := e.results.systems.get(name)) is not None
+                                 and (v := s.floors.get(c.key)) is not None] for name in self.systems}
+            values = [statistics.median(v) for v in per_system.values() if v]
+            out[c.key] = float(statistics.median(values)) if values else None
+        return out
 
 
 def _slug(text: str) -> str:

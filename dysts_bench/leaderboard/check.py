@@ -13,6 +13,7 @@ of those per-system medians, and the number of systems without any successful fo
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -69,7 +70,7 @@ def _same(a: float | None, b: float | None) -> bool:
 
 
 def _compare(where: str, given: Mapping[str, float | None], expected: Mapping[str, float | None],
-             required: Iterable[str] = ()) -> list[str]:
+             required: Iterable[str] = (), source: str = "the records") -> list[str]:
     """Differences between a file's metric values and the recomputed ones, one message each."""
     problems = [f"{where} lacks {m!r} (recomputed: {expected[m]!r}): add it"
                 for m in required if m in expected and m not in given]
@@ -79,7 +80,7 @@ def _compare(where: str, given: Mapping[str, float | None], expected: Mapping[st
                 problems.append(f"{where}.{m} = {value!r}, but no successful record has {m!r}: remove it or "
                                 "add the records")
         elif not _same(value, expected[m]):
-            problems.append(f"{where}.{m} = {value!r}, but the records give {expected[m]!r}: {REGENERATE}")
+            problems.append(f"{where}.{m} = {value!r}, but {source} give {expected[m]!r}: {REGENERATE}")
     return problems
 
 
@@ -99,6 +100,50 @@ def _dataset_problems(results: Results, known: Mapping[str, KnownDataset]) -> li
     if ds.config_hash != dataset.config_hash:
         problems.append(f"dataset.config_hash {ds.config_hash[:16]}… differs from the manifest's "
                         f"{dataset.config_hash[:16]}…: the file was made with another config")
+    return problems + _released_system_problems(results, dataset)
+
+
+def _released_system_problems(results: Results, dataset: KnownDataset) -> list[str]:
+    """Each system summary's version, Lyapunov time and floors against what the released dataset fixes."""
+    released = _manifest_systems(dataset.path)
+    problems = []
+    for name, summary in sorted(results.systems.items()):
+        where = f"systems.{name}"
+        entry = released.get(name)
+        if entry is None or entry.get("status") != "ok":
+            problems.append(f"{where}: the released {dataset.config!r} dataset has no arrays for {name!r}: "
+                            f"{REGENERATE}")
+            continue
+        if summary.version != entry.get("version"):
+            problems.append(f"{where}.version = {summary.version!r}, but the released dataset has version "
+                            f"{entry.get('version')!r}: {REGENERATE}")
+        expected = (entry.get("timescale") or {}).get("lyapunov_time")
+        if not _same(summary.lyapunov_time, expected):
+            problems.append(f"{where}.lyapunov_time = {summary.lyapunov_time!r}, but the released dataset has "
+                            f"{expected!r}: {REGENERATE}")
+        for metric, floor in summary.floors.items():
+            if floor is not None and not (math.isfinite(floor) and floor >= 0):
+                problems.append(f"{where}.floors.{metric} = {floor!r}: a divergence is finite and >= 0; "
+                                f"{REGENERATE}")
+    return problems
+
+
+@functools.lru_cache(maxsize=8)
+def _manifest_systems(path: Path) -> dict[str, dict]:
+    return json.loads(path.read_text())["systems"]
+
+
+def floor_problems(results: Results, data: str | Path) -> list[str]:
+    """The file's truth-vs-truth floors against those recomputed from the archive at `data`."""
+    from ..evaluate.scoring import Job, read_system, truth_floors
+
+    ds, problems = results.dataset, []
+    long_term = ds.long_term or {}
+    for name, summary in sorted(results.systems.items()):
+        job = Job(str(data), name, ds.splits.get("fit", "train"), ds.splits.get("test", "test"), ds.context,
+                  ds.horizon, long_length=long_term.get("length"), long_discard=long_term.get("discard", 0))
+        expected = truth_floors(read_system(job), job)
+        problems += _compare(f"systems.{name}.floors", summary.floors, expected, source="the archive's truths")
     return problems
 
 
@@ -166,7 +211,14 @@ def results_problems(results: Results, *, known: Mapping[str, KnownDataset] | No
             + _summary_problems(results))
 
 
-def check_file(path: str | Path, *, manifests: str | Path = MANIFEST_DIR) -> tuple[Results, list[str]]:
-    """Load a results file (ResultsError if it breaks the schema) and list its inconsistencies."""
+def check_file(path: str | Path, *, manifests: str | Path = MANIFEST_DIR,
+               data: str | Path | None = None) -> tuple[Results, list[str]]:
+    """Load a results file (ResultsError if it breaks the schema) and list its inconsistencies.
+
+    With `data` (the archive it was scored on), the truth-vs-truth floors are recomputed from it too.
+    """
     results = load_results(path)
-    return results, results_problems(results, known=known_manifests(manifests))
+    problems = results_problems(results, known=known_manifests(manifests))
+    if data is not None:
+        problems += floor_problems(results, data)
+    return results, problems

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,12 +86,6 @@ def metric_header(column: Column, stat: str = "median", floor: float | None = No
     note = f"floor {format_number(floor, column.digits)}" if floor is not None else column.note
     return Header(column.html + (" ↑" if column.higher_is_better else " ↓"), f"{stat}, {note}", better=better,
                   title=f"{column.label} ({column.note}): {better} is better")
-
-
-def median_floor(systems: Mapping[str, SystemSummary], metric: str) -> float | None:
-    """The median over systems of a metric's truth-vs-truth floor."""
-    values = [v for s in systems.values() if (v := s.floors.get(metric)) is not None]
-    return float(statistics.median(values)) if values else None
 
 
 def lyapunov_max(summary: SystemSummary, fallback: Callable[[str], float | None]) -> float | None:
