@@ -473,6 +473,41 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _tamper(path: Path, system: str, key: str, change) -> None:
+    """Change a group attribute in the group and in the root's consolidated copy, as an attacker would."""
+    group = path / system / "zarr.json"
+    meta = json.loads(group.read_text())
+    meta["attributes"][key] = change(meta["attributes"][key])
+    group.write_text(json.dumps(meta))
+    root = json.loads((path / "zarr.json").read_text())
+    attrs = root["consolidated_metadata"]["metadata"][system]["attributes"]
+    attrs[key] = change(attrs[key])
+    (path / "zarr.json").write_text(json.dumps(root))
+
+
+@pytest.mark.parametrize(("key", "change"), [
+    ("dt", lambda v: v * 100),
+    ("period", lambda v: v * 100),
+    ("state_names", lambda v: v[::-1]),
+    ("spec_hash", lambda v: "0" * 64),
+])
+def test_changed_metadata_fails_verify_and_load(archive, tmp_path, key, change):
+    path = copy_archive(archive[0], tmp_path / "m.zarr")
+    _tamper(path, "Lorenz", key, change)
+    problems = verify(path)
+    assert problems and {(p.system, p.kind) for p in problems} == {("Lorenz", "metadata")}
+    assert any(repr(key) in p.detail for p in problems)
+    with pytest.raises(ChecksumError, match=f"Lorenz: metadata: attribute '{key}'.*data verify"):
+        load(path, system="Lorenz")
+    assert load(path, system="Rossler").attrs["system"] == "Rossler"  # the others still load
+
+
+def test_a_group_the_manifest_does_not_list_fails_verify(archive, tmp_path):
+    path = copy_archive(archive[0], tmp_path / "x.zarr")
+    shutil.copytree(path / "Lorenz", path / "Intruder")
+    assert [(p.system, p.kind) for p in verify(path)] == [("Intruder", "unexpected")]
+
+
 def test_remote_lazy_reading_over_http(archive, http_root):
     folder, url = http_root
     copy_archive(archive[0], folder / "tiny.zarr")

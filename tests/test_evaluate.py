@@ -17,6 +17,7 @@ from dysts_bench.evaluate.harness import EvaluationError, evaluate
 from dysts_bench.evaluate.results import load_results
 from dysts_bench.forecast.registry import load_forecaster
 from dysts_bench.leaderboard import check_file
+from dysts_bench.leaderboard.check import manifest_file_hash
 
 BROKEN = Path(__file__).parent / "broken_forecasters.py"
 
@@ -82,6 +83,48 @@ def test_check_with_the_archive_recomputes_the_floors(demo, tmp_path):
     out.write_text(json.dumps(data))
     problems = check_file(out, data=demo)[1]
     assert len(problems) == 1 and "systems.Lorenz.floors.d_stsp = 99.0, but the archive's truths give" in problems[0]
+
+
+def test_changed_array_values_are_never_scored(demo, tmp_path):
+    import shutil
+
+    import zarr
+
+    from dysts_bench.data import ChecksumError
+
+    path = tmp_path / "v.zarr"
+    shutil.copytree(demo, path)
+    test = zarr.open_array(path / "Lorenz" / "test", mode="r+")
+    test[0, 0, 0] = test[0, 0, 0] + 1.0
+    with pytest.raises(ChecksumError, match="Lorenz/test differs from its checksum"):
+        evaluate(load_forecaster("last-value"), path, tmp_path / "v.json", systems=["Lorenz"], progress=False)
+
+
+def test_an_archive_changed_with_its_manifest_is_marked_and_not_accepted(demo, tmp_path, caplog):
+    """Lyapunov time x 100 everywhere it is written: the metadata agree, but not with the released manifest."""
+    import shutil
+
+    path = tmp_path / "m.zarr"
+    shutil.copytree(demo, path)
+
+    def scale(attrs: dict) -> None:
+        attrs["lyapunov_max"] *= 100
+        attrs["manifest_entry"]["timescale"]["lyapunov_max"] *= 100
+
+    group = json.loads((path / "Lorenz" / "zarr.json").read_text())
+    scale(group["attributes"])
+    (path / "Lorenz" / "zarr.json").write_text(json.dumps(group))
+    root = json.loads((path / "zarr.json").read_text())
+    scale(root["consolidated_metadata"]["metadata"]["Lorenz"]["attributes"])
+    root["attributes"]["manifest"]["systems"]["Lorenz"]["timescale"]["lyapunov_max"] *= 100
+    (path / "zarr.json").write_text(json.dumps(root))
+    out = tmp_path / "m.json"
+    results = evaluate(load_forecaster("last-value"), path, out, systems=["Lorenz"], progress=False)
+    assert "is NOT the released 'demo' dataset (differs in: Lorenz)" in caplog.text
+    _, problems = check_file(out)
+    assert any("is not the hash of a committed manifest" in p for p in problems)
+    released = Path(__file__).parents[1] / "data" / "manifests" / "demo.json"
+    assert results.dataset.manifest_hash != manifest_file_hash(released)
 
 
 def test_a_failed_long_run_keeps_the_short_scores(demo, tmp_path):

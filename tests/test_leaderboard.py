@@ -65,11 +65,14 @@ def test_summaries_are_medians_over_successful_forecasts_then_over_systems():
     assert summary.median["vpt"] == 4.0 and summary.mean["vpt"] == 4.0
 
 
-def test_known_manifests_by_file_hash_and_content_hash(manifests):
+def test_known_manifests_by_file_hash_and_recomputed_identity(manifests):
+    from dysts_bench.data.manifest import identity_hash
+
     known = known_manifests(manifests)
     file_hash = manifest_file_hash(manifests / "demo.json")
     assert known[file_hash].config == "demo"
-    assert known["c" * 64].config == "demo"
+    assert known[identity_hash(json.loads((manifests / "demo.json").read_text()))].config == "demo"
+    assert "c" * 64 not in known  # the stored content_hash field is never trusted
     (manifests / "broken.json").write_text("{not json")
     assert len(known_manifests(manifests)) == 2
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import store
 from .config import released_configs
-from .errors import DataError
+from .errors import ChecksumError, DataError
 from .manifest import ok_systems
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class Archive(Mapping):
             why = f" ({failed['status']}: {failed['message']})" if failed else ""
             raise KeyError(f"{self.location} holds no system {name!r}{why}")
         if name not in self._open:
-            self._open[name] = _open_group(self.location, name)
+            self._open[name] = open_system_group(self.location, name, manifest=self.manifest)
         return self._open[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -71,12 +71,21 @@ class Archive(Mapping):
         return ds if split is None else select_split(ds, split)
 
 
-def _open_group(location: str, name: str) -> xr.Dataset:
+def open_system_group(location: str, name: str, *, manifest: dict | None) -> xr.Dataset:
+    """A system's lazy Dataset; with `manifest`, its attributes are checked against it (ChecksumError)."""
     import xarray as xr
+
+    from .verify import attributes_of, metadata_problems
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the consolidated-metadata notice of zarr v3
         ds = xr.open_zarr(location, group=name, consolidated=True, zarr_format=3)
+    if manifest is not None:
+        problems = metadata_problems(*attributes_of(ds), name, manifest)
+        if problems:
+            listed = "; ".join(str(p) for p in problems[:5])
+            raise ChecksumError(f"{location}: {listed}: the archive's metadata was changed after it was made; "
+                                f"download or generate it again (`dysts-bench data verify {location}` lists all)")
     return ds.assign_coords(dim=list(ds.attrs["state_names"]))
 
 

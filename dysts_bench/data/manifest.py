@@ -53,6 +53,20 @@ def content_hash(systems: dict[str, dict]) -> str:
     return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
+def identity(entry: dict) -> dict:
+    """What a system entry fixes about the data: status, spec, time scale and each array's shape and checksum."""
+    return {"status": entry["status"], "version": entry.get("version"), "spec_hash": entry.get("spec_hash"),
+            "timescale": entry.get("timescale"),
+            "arrays": {a: [r["shape"], r["sha256"]] for a, r in sorted(entry.get("arrays", {}).items())}}
+
+
+def identity_hash(manifest: dict) -> str:
+    """One SHA-256 over the config hash and every system's `identity`: arrays and the metadata they are read by."""
+    summary = {"config_hash": manifest.get("config_hash"),
+               "systems": {name: identity(e) for name, e in sorted(manifest["systems"].items())}}
+    return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
+
+
 def build_manifest(config: DatasetConfig, systems: dict[str, dict], files: dict[str, str]) -> dict[str, Any]:
     """The manifest of an archive of `config` with these system entries and files."""
     from .. import __version__

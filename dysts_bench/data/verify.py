@@ -1,14 +1,24 @@
-"""`verify`: recompute every array's checksum and name each system and array that does not match."""
+"""`verify`: recompute every array's checksum and every attribute, and name each one that does not match.
+
+An archive's attributes (dt, the Lyapunov time, state names, each split's window) all follow from its
+manifest's config and system entries; `metadata_problems` recomputes them, so a changed `lyapunov_max`
+(in a group or in the consolidated copy readers use) is caught without hashing any array.
+"""
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .errors import ChecksumError
 from .manifest import array_sha256, ok_systems
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,12 @@ def verify(path: str | Path, manifest: dict | None = None, *, progress: bool = F
         if manifest is None:
             return [Problem("", None, "incomplete", f"{path} has no manifest: its generation did not finish; "
                             "run the same `dysts-bench data generate` command again to complete it")]
-    problems = []
+    from .load import open_system_group
+
+    full = "config" in manifest  # a partial manifest (one system's entry) checks that system's arrays only
+    problems = [Problem(p.name, None, "unexpected", "a group the manifest does not list (status ok)")
+                for p in sorted(path.iterdir()) if full and (p / store.ROOT_META).is_file()
+                and manifest["systems"].get(p.name, {}).get("status") != "ok"]
     for name in tqdm(ok_systems(manifest), desc="verify", unit="system", disable=not progress):
         if not (path / name / store.ROOT_META).is_file():
             problems.append(Problem(name, None, "missing", f"no group {path / name}"))
@@ -48,7 +63,84 @@ def verify(path: str | Path, manifest: dict | None = None, *, progress: bool = F
             problem = _check_array(group, array, record)
             if problem:
                 problems.append(Problem(name, array, *problem))
+        if not full:
+            continue
+        problems += metadata_problems(dict(group.attrs), {a: dict(group[a].attrs) for a in group.array_keys()},
+                                      name, manifest)
+        try:  # the consolidated copy, which xarray reads
+            problems += metadata_problems(*attributes_of(open_system_group(str(path), name, manifest=None)), name, manifest)
+        except (KeyError, ValueError, OSError) as exc:
+            problems.append(Problem(name, None, "corrupted", f"unreadable metadata ({type(exc).__name__}: {exc})"))
     return problems
+
+
+def attributes_of(ds: xr.Dataset) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A Dataset's own attributes and those of each data variable."""
+    return dict(ds.attrs), {str(v): dict(ds[v].attrs) for v in ds.data_vars}
+
+
+def expected_attributes(name: str, manifest: dict) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The attributes a system's group and its split arrays must have, from the manifest alone."""
+    config, entry = manifest["config"], manifest["systems"][name]
+    scale = entry["timescale"]
+    group = {"system": name, "version": entry["version"], "spec_hash": entry["spec_hash"],
+             "dt": scale["value"] / config["sampling"]["points_per_unit"], "timescale_unit": scale["unit"],
+             "timescale_source": scale["source"], "period": scale["period"], "lyapunov_max": scale["lyapunov_max"],
+             "lyapunov_time": scale["lyapunov_time"], "config_name": manifest["config_name"],
+             "config_hash": manifest["config_hash"], "manifest_entry": entry}
+    arrays = {}
+    for split, spec in config["splits"].items():
+        per_unit = spec.get("points_per_unit") or config["sampling"]["points_per_unit"]
+        attrs = {"split": split, "dt": scale["value"] / per_unit, "points_per_unit": per_unit,
+                 "context": spec.get("context"), "horizon": spec.get("horizon"), "noise": config.get("noise", 0.0)}
+        arrays[split] = arrays[f"{split}_clean"] = attrs
+        long_term = spec.get("long_term")
+        if long_term:
+            arrays[f"{split}_long"] = {**attrs, "split": f"{split}_long", "noise": 0.0,
+                                       "horizon": long_term["length"], "discard": long_term["discard"]}
+    return group, arrays
+
+
+def metadata_problems(group_attrs: dict[str, Any], array_attrs: dict[str, dict[str, Any]], name: str,
+                      manifest: dict) -> list[Problem]:
+    """Attributes of one system that differ from what its manifest entry and config fix."""
+    expected_group, expected_arrays = expected_attributes(name, manifest)
+    problems = [Problem(name, None, "metadata", f"attribute {key!r} is {group_attrs.get(key)!r}, expected {value!r}")
+                for key, value in expected_group.items() if not _same(group_attrs.get(key), value)]
+    problems += _state_name_problems(group_attrs.get("state_names"), name, manifest["systems"][name])
+    for array, attrs in array_attrs.items():
+        expected = expected_arrays.get(array)
+        if expected is None:
+            continue  # time and t0 coordinates carry no attributes of their own
+        problems += [Problem(name, array, "metadata", f"attribute {key!r} is {attrs.get(key)!r}, expected {value!r}")
+                     for key, value in expected.items() if not _same(attrs.get(key), value)]
+    return problems
+
+
+def _state_name_problems(names: Any, system: str, entry: dict) -> list[Problem]:
+    """The state names against the registry's spec of the entry's version (when the registry has it)."""
+    from ..errors import DystsBenchError
+    from ..system import get_system
+
+    try:
+        spec = get_system(system, version=entry["version"])
+    except DystsBenchError:
+        return []  # a system outside this registry: nothing to compare with
+    if spec.spec_hash != entry["spec_hash"] or names == list(spec.state_names):
+        return []
+    return [Problem(system, None, "metadata", f"attribute 'state_names' is {names!r}, expected "
+                                              f"{list(spec.state_names)!r}")]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats to 12 digits (a JSON round trip keeps them exact; this spares other writers' rounding)."""
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-12) or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def _check_array(group, array: str, record: dict) -> tuple[str, str] | None:

@@ -68,6 +68,7 @@ def evaluate(
     `train_systems` and scores every other system. `timeout` (seconds per fit or forecast) runs each
     system in a worker process that is stopped when it overruns.
     """
+    from ..data.config import released_configs
     from ..data.load import open_archive
 
     out = Path(out)
@@ -94,6 +95,13 @@ def evaluate(
     info = ForecasterInfo(name=name_of(forecaster), version=str(getattr(forecaster, "version", "0")),
                           params=_jsonable(get_params(forecaster)), tags=tags_of(forecaster).as_dict(),
                           source=source)
+    differences = released_differences(archive.manifest)
+    if differences and archive.manifest["config_name"] in released_configs():
+        log.warning("%s is NOT the released %r dataset (differs in: %s): its results carry the archive's own "
+                    "content hash, which the leaderboard does not accept; use `dysts-bench data download %s` or "
+                    "`dysts-bench data generate --config %s` on this version", data, archive.manifest["config_name"],
+                    ", ".join(differences[:5]) + (" ..." if len(differences) > 5 else ""),
+                    archive.manifest["config_name"], archive.manifest["config_name"])
     dataset = DatasetInfo(config=archive.manifest["config_name"], config_hash=archive.manifest["config_hash"],
                           manifest_hash=dataset_hash(archive.manifest), path=str(data),
                           splits={"fit": fit_split, "test": test_split}, context=context, horizon=horizon,
@@ -144,15 +152,28 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 
 def dataset_hash(manifest: dict) -> str:
-    """The manifest hash a results file records: the committed manifest file's hash when the archive
-    matches a released config, else the archive's content hash."""
-    from ..data.manifest import MANIFEST_DIR, committed_manifest
+    """The manifest hash a results file records: the committed manifest file's hash when the archive is
+    the released dataset of its config, else the `identity_hash` recomputed from the archive's manifest."""
+    from ..data.manifest import MANIFEST_DIR, identity_hash
     from ..leaderboard.check import manifest_file_hash
 
-    committed = committed_manifest(manifest["config_name"])
-    if committed is not None and committed.get("content_hash") == manifest.get("content_hash"):
+    if not released_differences(manifest):
         return manifest_file_hash(MANIFEST_DIR / f"{manifest['config_name']}.json")
-    return manifest["content_hash"]
+    return identity_hash(manifest)
+
+
+def released_differences(manifest: dict) -> list[str]:
+    """How an archive's manifest differs from the committed manifest of its config (all of it if none is)."""
+    from ..data.manifest import committed_manifest, identity
+
+    committed = committed_manifest(manifest["config_name"])
+    if committed is None:
+        return [f"{manifest['config_name']!r} is not a released config"]
+    if committed["config_hash"] != manifest.get("config_hash"):
+        return ["the config differs"]
+    ours, theirs = manifest["systems"], committed["systems"]
+    return [name for name in sorted(set(ours) | set(theirs))
+            if name not in ours or name not in theirs or identity(ours[name]) != identity(theirs[name])]
 
 
 def _choose_systems(available: list[str], wanted: Sequence[str] | None, data: str | Path) -> list[str]:

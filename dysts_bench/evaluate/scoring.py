@@ -60,17 +60,26 @@ class SystemData:
 
 def read_system(job: Job) -> SystemData:
     """Load one system's fit and test splits from the archive."""
+    from ..data.errors import ChecksumError
     from ..data.load import open_archive
+    from ..data.manifest import array_sha256
 
     archive = open_archive(job.archive)
-    fit = archive.dataset(job.system, job.fit_split)
-    test = archive.dataset(job.system, job.test_split)
-    train = np.asarray(fit[job.fit_split].values, dtype=np.float64)
-    test_values = np.asarray(test[job.test_split].values, dtype=np.float64)
-    long = None
-    if job.long_length is not None:
-        name = f"{job.test_split}_long"
-        long = np.asarray(archive.dataset(job.system, name)[name].values, dtype=np.float64)
+    records = archive.manifest["systems"][job.system]["arrays"]
+
+    def values(split: str) -> tuple[np.ndarray, Any]:
+        ds = archive.dataset(job.system, split)
+        array = np.asarray(ds[split].values, dtype=np.float64)
+        # The arrays scored on are the ones the manifest names: a changed value never gets a score.
+        if array_sha256(array) != records.get(split, {}).get("sha256"):
+            raise ChecksumError(f"{job.archive}: {job.system}/{split} differs from its checksum in the archive's "
+                                f"manifest; download or generate the archive again "
+                                f"(`dysts-bench data verify {job.archive}` lists all)")
+        return array, ds
+
+    train, _ = values(job.fit_split)
+    test_values, test = values(job.test_split)
+    long = values(f"{job.test_split}_long")[0] if job.long_length is not None else None
     if job.max_ics is not None:
         test_values = test_values[: job.max_ics]
         long = None if long is None else long[: job.max_ics]

@@ -2,8 +2,9 @@
 
 The known datasets are the released configs' committed manifests (`data/manifests/<config>.json`).
 A results file names its dataset by `dataset.manifest_hash`: the SHA-256 of the manifest JSON file's
-bytes (`manifest_file_hash`). The manifest's own `content_hash` (the identity of the arrays, whatever
-the JSON layout) is accepted as well.
+bytes (`manifest_file_hash`). The manifest's `identity_hash` (recomputed from its entries: the arrays
+and the metadata they are read by, whatever the JSON layout) is accepted as well; a stored
+`content_hash` field is never trusted.
 
 The summaries are recomputed by `summarize_records`: per system, the median over its successful
 forecasts (status `ok`, metric not null) of each metric; overall, the median and the mean over systems
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.manifest import MANIFEST_DIR
+from ..data.manifest import MANIFEST_DIR, identity_hash
 from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Results, load_results
 from ..evaluate.summary import summarize_records
 from ..system import list_systems
@@ -58,8 +59,10 @@ def known_manifests(directory: str | Path = MANIFEST_DIR) -> dict[str, KnownData
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not a manifest; `dysts-bench data verify` reports on those
         known[manifest_file_hash(path)] = dataset
-        if isinstance(manifest.get("content_hash"), str):
-            known[manifest["content_hash"]] = dataset
+        try:
+            known[identity_hash(manifest)] = dataset
+        except (KeyError, TypeError, AttributeError):
+            continue  # no system entries to identify the data by
     return known
 
 
