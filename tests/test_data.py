@@ -6,6 +6,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -542,6 +543,27 @@ def test_download_is_verified_and_refuses_corruption(archive, http_root, tmp_pat
     assert not bad.exists()
 
 
+def test_download_overwrite_replaces_an_archive_and_nothing_else(archive, http_root, tmp_path, capsys):
+    folder, url = http_root
+    copy_archive(archive[0], folder / "tiny.zarr")
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.tex").write_text("mine")
+    notes = manifest_module.sidecar_path(mine)
+    notes.write_text("my notes")
+    assert main(["data", "download", f"{url}/tiny.zarr", "--to", str(mine), "--overwrite", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{mine} exists and is not a dysts-bench archive" in err and "choose another --to" in err
+    assert (mine / "chapter1.tex").read_text() == "mine" and notes.read_text() == "my notes"
+
+    ours = copy_archive(archive[0], tmp_path / "ours.zarr")
+    (ours / "stale").write_text("left by an older archive")
+    manifest_module.sidecar_path(ours).write_text("{}")
+    assert main(["data", "download", f"{url}/tiny.zarr", "--to", str(ours), "--overwrite", "--no-progress"]) == 0
+    assert not (ours / "stale").exists() and not verify(ours)
+    assert json.loads(manifest_module.sidecar_path(ours).read_text())["content_hash"] == archive[1]["content_hash"]
+
+
 # --- released configs: local copy, mirror, regeneration -------------------------------------------------
 
 @pytest.fixture
@@ -598,6 +620,16 @@ def test_released_name_downloads_from_the_mirror(released, archive, http_root, m
     ds = load("tiny", system="Forced", split="train")
     assert ds["train"].shape == (2, 100, 2)
     assert not verify(release.data_home() / "tiny.zarr", archive[1])
+
+
+def test_released_name_never_deletes_a_folder_that_is_not_an_archive(released):
+    local = release.data_home() / "tiny.zarr"
+    local.mkdir(parents=True)
+    (local / "notes.txt").write_text("mine")
+    expected = rf"{re.escape(str(local))} exists and is not a dysts-bench archive.*another \$DYSTS_BENCH_DATA"
+    with pytest.raises(DataError, match=expected):
+        load("tiny")
+    assert (local / "notes.txt").read_text() == "mine"
 
 
 def test_committed_demo_manifest_is_reproduced(tmp_path, monkeypatch):

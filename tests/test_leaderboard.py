@@ -209,11 +209,14 @@ def test_equations_become_math_text():
 # --- the built site ----------------------------------------------------------------------------------
 
 class _Links(HTMLParser):
-    def __init__(self):
+    def __init__(self, tags: tuple[str, ...] = ()):
         super().__init__()
+        self.tags = tags          # only these elements' targets; all if empty
         self.targets: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        if self.tags and tag not in self.tags:
+            return
         attrs = dict(attrs)
         for key in ("href", "src"):
             if attrs.get(key):
@@ -398,3 +401,41 @@ def test_a_forged_floor_does_not_reach_the_board(tmp_path, manifests):
     paths[0].write_text(json.dumps(data))
     boards = group_boards(load_entries(results_dir, known_manifests(manifests)))
     assert {b.floors["d_stsp"] for b in boards} == {0.08}
+
+
+# --- links from data ------------------------------------------------------------------------------------
+
+HOSTILE_URLS = ["javascript:alert(1)", "  JavaScript:alert(2)", "java\tscript:alert(3)",
+                "data:text/html,<script>alert(4)</script>", "vbscript:msgbox(5)", "file:///etc/passwd",
+                'https://example.org/"><script>alert(6)</script>']
+
+
+def test_site_links_only_web_addresses_even_from_a_spec_that_bypassed_the_schema(tmp_path, monkeypatch):
+    from dysts_bench.leaderboard import build
+    from dysts_bench.specs.schema import Reference
+    from dysts_bench.system import System
+
+    # model_construct skips validation: as if a spec reached the site without the schema's check.
+    refs = [Reference.model_construct(citation=f"hostile url {i}", url=u, doi=None) for i, u in enumerate(HOSTILE_URLS)]
+    refs += [Reference.model_construct(citation="hostile doi", url=None, doi=d)
+             for d in ("javascript:alert(7)", '10.1000/x"><script>alert(8)</script>')]
+    refs.append(Reference.model_construct(citation="Lorenz (1963)", url="https://example.org/lorenz",
+                                          doi="10.1175/1520-0469(1963)020<0130:DNF>2.0.CO;2"))
+    lorenz = get_system("Lorenz")
+    hostile = System(lorenz.spec.model_copy(update={"references": refs}), path=lorenz.path, program=lorenz.program)
+    monkeypatch.setattr(build, "load_registry", lambda: [hostile])
+    results = make_results("hostile", 2.0, "0" * 64, seed=0, systems=("Lorenz",))
+    results.forecaster.source = "javascript:alert(9)"     # a results file's text is shown, never linked
+    save_results(results, tmp_path / "results" / "hostile.json")
+    build_site(tmp_path / "results", tmp_path / "site", progress=False)
+    for page in (tmp_path / "site").rglob("*.html"):
+        assert not re.search(r"(?i)(href|src)=\"\s*[a-z]*\s*script", page.read_text()), page
+
+    html = (tmp_path / "site/systems/Lorenz.html").read_text()
+    links = _Links()
+    links.feed(html)
+    outside = [t for t in links.targets if re.match(r"\s*[a-z][a-z0-9+.-]*:", t, re.IGNORECASE)]
+    assert outside == ["data:,",      # the base template's empty favicon
+                       "https://doi.org/10.1175/1520-0469(1963)020%3C0130:DNF%3E2.0.CO;2", "https://example.org/lorenz"]
+    assert "<script>alert" not in html and "javascript:alert(1)" in html    # shown as text, not linked
+    assert "<code>javascript:alert(9)</code>" in (tmp_path / "site/forecasters/hostile.html").read_text()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import dysts_bench as db
+from dysts_bench.cli import main
 from dysts_bench.specs import registry
 from dysts_bench.specs.loader import MAX_SPEC_BYTES, load_spec
 from dysts_bench.system import System
@@ -86,6 +87,49 @@ def test_hostile_corpus_never_executes(tmp_path, write_spec):
         with pytest.raises(db.SpecError):
             System.from_file(path)
     assert not marker.exists()
+
+
+def _with_reference(field: str, value: str) -> str:
+    # JSON text is a YAML double-quoted scalar: leading spaces, quotes and brackets arrive as written.
+    return _broken("  - citation: Lorenz (1963)\n", f"  - citation: Lorenz (1963)\n    {field}: {json.dumps(value)}\n")
+
+
+SCRIPT_URLS = ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "file:///etc/passwd",
+               "vbscript:msgbox(1)", "  JavaScript:alert(1)", "JAVASCRIPT:alert(1)", "java\tscript:alert(1)",
+               'https://example.org/"><script>alert(1)</script>', "https://example.org/it's",
+               "https://example.org/a b", "https://example.org/\n", "https:///no-host", "example.org/no-scheme",
+               "ftp://example.org/paper.pdf"]
+
+
+@pytest.mark.parametrize("url", SCRIPT_URLS)
+def test_reference_urls_must_be_web_addresses(write_spec, url):
+    path = write_spec(_with_reference("url", url))
+    with pytest.raises(db.SpecError) as info:
+        load_spec(path)
+    message = str(info.value)
+    assert str(path) in message and "field 'references.0.url'" in message and "https://" in message
+
+
+def test_systems_check_fails_a_script_url(write_spec, capsys):
+    path = write_spec(_with_reference("url", "javascript:alert(1)"))
+    assert main(["systems", "check", str(path)]) == 1
+    assert f"{path}: [schema]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("doi", ["javascript:alert(1)", "https://doi.org/10.1000/182", '10.1000/1"><script>',
+                                 "10.1000/a b", "10.1/too-short-prefix", "doi:10.1000/182"])
+def test_reference_dois_must_be_bare_dois(write_spec, doi):
+    path = write_spec(_with_reference("doi", doi))
+    with pytest.raises(db.SpecError, match=r"field 'references\.0\.doi': .* is not a DOI: give it bare, as 10\.NNNN"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize(("field", "value"), [("url", "https://example.org/paper?id=3#s2"),
+                                              ("url", "HTTP://Example.org"),
+                                              ("doi", "10.1175/1520-0469(1963)020<0130:DNF>2.0.CO;2")])
+def test_web_urls_and_dois_are_accepted(write_spec, field, value):
+    spec = load_spec(write_spec(_with_reference(field, value)))
+    assert getattr(spec.references[0], field) == value
 
 
 def test_yaml_tags_cannot_construct_python_objects(write_spec):

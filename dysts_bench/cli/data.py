@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, type=Path, metavar="PATH", help="where to put the archive")
     p.add_argument("--manifest", metavar="FILE|NAME",
                    help="also require the arrays of this manifest (a file or a released config name)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing archive at --to")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing archive at --to (a folder that is not an archive is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_download)
 

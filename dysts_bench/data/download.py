@@ -28,6 +28,8 @@ def download(url: str, to: str | Path, *, expected: dict | None = None, overwrit
     url, to = url.rstrip("/"), Path(to)
     if to.exists() and not overwrite:
         raise DataError(f"{to} exists: pass --overwrite to replace it, or choose another --to")
+    # Checked before the download, so a refused --to costs no transfer.
+    store.refuse_foreign(to, "--to")
     partial = to.parent / f".{to.name}.download-{uuid.uuid4().hex[:8]}"
     logger = pooch.get_logger()
     level = logger.level

@@ -52,6 +52,7 @@ def fetch_release(name: str, *, home: str | Path | None = None, progress: bool =
     if local.exists():
         if _usable(local, reference):
             return local
+        store.refuse_foreign(local, f"${DATA_ENV}")
         log.warning("%s fails verification against the committed manifest: fetching it again", local)
         store.remove(local)
     local.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def fetch_release(name: str, *, home: str | Path | None = None, progress: bool =
 
 def _usable(path: Path, reference: dict) -> bool:
     """Whether a local copy verifies: bit for bit against the reference, or within the recorded tolerance."""
-    manifest = store.read_root(path).get("manifest") if (path / store.ROOT_META).is_file() else None
+    manifest = store.read_root(path).get("manifest") if store.is_archive(path) else None
     if manifest is None:
         return False
     recorded = manifest.get("reference_check", {})

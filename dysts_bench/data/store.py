@@ -66,12 +66,9 @@ def prepare(out: str | Path, config: DatasetConfig, *, overwrite: bool = False) 
     """
     out = Path(out)
     if out.exists():
-        if not (out / ROOT_META).is_file():
-            if out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
-            else:
-                raise DataError(f"{out} exists and is not a dysts-bench archive: choose another --out or "
-                                "remove it yourself")
+        refuse_foreign(out, "--out")
+        if not is_archive(out):
+            out.rmdir()   # an empty folder
         elif overwrite:
             remove(out)
         elif read_root(out).get("config_hash") != config.hash:
@@ -87,6 +84,22 @@ def prepare(out: str | Path, config: DatasetConfig, *, overwrite: bool = False) 
                            "config": config.model_dump(mode="json"), "manifest": None})
         os.rename(root, out)
     return complete_systems(out)
+
+
+def is_archive(path: str | Path) -> bool:
+    """Whether `path` is an archive of ours (a folder with a zarr root), which --overwrite may replace."""
+    return (Path(path) / ROOT_META).is_file()
+
+
+def refuse_foreign(path: str | Path, option: str) -> None:
+    """Raise unless `path` is absent, an empty folder or an archive: nothing else is ever deleted.
+
+    `option` names where the path came from (`--out`, `--to`), for the message's fix.
+    """
+    path = Path(path)
+    if path.exists() and not is_archive(path) and not (path.is_dir() and not any(path.iterdir())):
+        raise DataError(f"{path} exists and is not a dysts-bench archive (no {ROOT_META}), so it is not replaced: "
+                        f"choose another {option} or remove it yourself")
 
 
 def complete_systems(out: str | Path) -> set[str]:

@@ -23,6 +23,7 @@ from .check import known_manifests
 from .columns import format_number, format_significant
 from .dataset_info import dataset_entries
 from .equations import equation_lines
+from .links import doi_url, safe_url
 from .systems_info import (
     complexity_point,
     flags,
@@ -56,6 +57,8 @@ class Site:
         self.env.filters["num"] = format_number
         self.env.filters["sig"] = format_significant
         self.env.filters["short"] = lambda h, n=12: f"{h[:n]}…" if len(h) > n else h
+        self.env.filters["safe_url"] = safe_url
+        self.env.filters["doi_url"] = doi_url
 
     def prepare(self) -> None:
         """Create the folder, refusing one that holds anything but an earlier build."""

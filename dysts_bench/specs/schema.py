@@ -6,6 +6,7 @@ import keyword
 import math
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -14,6 +15,11 @@ from ..compile.expr import CONSTANTS, FUNCTIONS, TIME
 SCHEMA_VERSION = 1
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESERVED = {TIME, *CONSTANTS, *FUNCTIONS}
+# Links the site renders come from pull requests: only web addresses, and none of the characters
+# that could end an HTML attribute or that browsers drop before reading the scheme (spaces, controls).
+_WEB_URL = re.compile(r"https?://[^\x00-\x20\x7f\s\"'<>\\`]+", re.IGNORECASE)
+# A DOI's suffix may hold almost anything (10.1175/...<0130:DNF>2.0.CO;2); the site percent-encodes it.
+_DOI = re.compile(r"10\.\d{4,9}/[^\x00-\x20\x7f\s\"'\\`]+")
 
 
 def _check_identifier(name: str, what: str) -> str:
@@ -23,6 +29,21 @@ def _check_identifier(name: str, what: str) -> str:
     if keyword.iskeyword(name) or name in RESERVED:
         raise ValueError(f"{what} {name!r} is reserved (a keyword, t, pi or a function name): rename it")
     return name
+
+
+def is_web_url(url: object) -> bool:
+    """Whether `url` is an http(s) address with a host and no whitespace, quotes or angle brackets."""
+    if not isinstance(url, str) or not _WEB_URL.fullmatch(url):
+        return False
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:   # a malformed host, e.g. an unclosed IPv6 bracket
+        return False
+
+
+def is_doi(doi: object) -> bool:
+    """Whether `doi` is a bare DOI, 10.NNNN/suffix, without whitespace or quotes."""
+    return isinstance(doi, str) and _DOI.fullmatch(doi) is not None
 
 
 def _finite(value: float, what: str) -> float:
@@ -38,6 +59,22 @@ class Reference(BaseModel):
     citation: str = Field(min_length=1)
     doi: str | None = None
     url: str | None = None
+
+    @field_validator("doi")
+    @classmethod
+    def _doi(cls, doi: str | None) -> str | None:
+        if doi is not None and not is_doi(doi):
+            raise ValueError(f"{doi!r} is not a DOI: give it bare, as 10.NNNN/suffix without spaces or quotes "
+                             "(not https://doi.org/...; the site makes the link), or put a web address under url")
+        return doi
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        if url is not None and not is_web_url(url):
+            raise ValueError(f"{url!r} is not a web address: give an https:// (or http://) URL with a host, "
+                             "percent-encoding any spaces, quotes or angle brackets, or give a DOI under doi")
+        return url
 
 
 class Delay(BaseModel):
