@@ -564,6 +564,24 @@ def test_download_overwrite_replaces_an_archive_and_nothing_else(archive, http_r
     assert json.loads(manifest_module.sidecar_path(ours).read_text())["content_hash"] == archive[1]["content_hash"]
 
 
+def test_download_edges_give_one_line_and_leftovers_are_cleaned(archive, http_root, tmp_path, capsys):
+    folder, url = http_root
+    copy_archive(archive[0], folder / "tiny.zarr")
+    target = tmp_path / "tiny.zarr"
+    assert main(["data", "download", f"file://{archive[0]}", "--to", str(target)]) == 2
+    assert "not an http(s) URL" in capsys.readouterr().err
+    (folder / "junk.zarr").mkdir()
+    (folder / "junk.zarr" / "zarr.json").write_text('["not", "an", "object"]')
+    assert main(["data", "download", f"{url}/junk.zarr", "--to", str(target), "--no-progress"]) == 2
+    assert "not the root metadata of an archive" in capsys.readouterr().err
+    killed = tmp_path / f".{target.name}.download-999999999-deadbeef"  # no such process
+    killed.mkdir()
+    (killed / "zarr.json").write_text("{}")
+    assert main(["data", "download", f"{url}/tiny.zarr", "--to", str(target), "--no-progress"]) == 0
+    assert not killed.exists() and not verify(target)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 # --- released configs: local copy, mirror, regeneration -------------------------------------------------
 
 @pytest.fixture
