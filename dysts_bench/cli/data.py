@@ -58,6 +58,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_download)
 
+    p = verbs.add_parser(
+        "subset", help="show or re-make a committed subset of systems (core)",
+        description="A subset of a released dataset's systems, committed as data/subsets/NAME.yaml. `core`: "
+                    "30 systems of `lyapunov` chosen by greedy maximin over rank-scaled invariants (log "
+                    "dimension, log λ_max, Kaplan–Yorke dimension, permutation entropy, complexity); use it "
+                    "as `dysts-bench evaluate ... --systems @core`.")
+    p.add_argument("name", help="the subset (core)")
+    p.add_argument("--write", action="store_true", help="core: re-make data/subsets/core.yaml by its rule")
+    p.set_defaults(func=_subset)
+
+
+def _subset(args: argparse.Namespace) -> int:
+    from ..data.subsets import load_subset, select_core, write_core
+
+    if args.name != "core":
+        print("\n".join(load_subset(args.name)))
+        return 0
+    if args.write:
+        print(f"wrote {write_core()}")
+        return 0
+    chosen, left_out = select_core()
+    print(f"core: {len(chosen)} systems, in the order the rule picks them:\n  " + ", ".join(chosen))
+    if left_out:
+        print(f"left out for a missing invariant: {', '.join(left_out)}")
+    return 0
+
 
 def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]

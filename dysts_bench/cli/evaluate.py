@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the results file to write (JSON)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                    help="a constructor argument of the forecaster (value read as YAML); repeatable")
-    p.add_argument("--systems", help="comma-separated systems to score (default: all in the archive)")
+    p.add_argument("--systems", help="comma-separated systems to score, or @NAME for a committed subset such as "
+                                     "@core (data/subsets/); default: all in the archive")
     p.add_argument("--mode", choices=["per-system", "zero-shot"], default="per-system",
                    help="per-system: fit on each system; zero-shot: fit once on --train-systems, score the rest")
     p.add_argument("--train-systems", help="zero-shot: comma-separated systems to fit on")
@@ -55,7 +56,15 @@ def _positive(kind: type) -> Any:
 
 
 def _split(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+    """Comma-separated names, with @NAME expanded to a committed subset's systems."""
+    if not text:
+        return None
+    from ..data.subsets import load_subset
+
+    names = []
+    for item in (s.strip() for s in text.split(",") if s.strip()):
+        names += load_subset(item[1:]) if item.startswith("@") else [item]
+    return names
 
 
 def _evaluate(args: argparse.Namespace) -> int:
