@@ -32,5 +32,5 @@ def test_core_spans_every_feature():
 
 def test_systems_option_expands_a_subset():
     assert _split("@core,Rossler") == [*load_subset("core"), "Rossler"]
-    with pytest.raises(DataError, match="no subset 'nope'.*core"):
+    with pytest.raises(DataError, match=r"no subset 'nope'.*core"):
         _split("@nope")
