@@ -11,6 +11,7 @@ import pytest
 from dysts_bench.cli import COMMANDS, build_parser, main
 
 from .conftest import LORENZ_SPEC
+from .hostile_specs import FOUND_BY_CHECK, PASSING, REFUSED_ON_LOAD
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -65,6 +66,29 @@ def test_check_flags_escaping_and_fixed_point_systems(write_spec, capsys):
     assert main(["systems", "check", str(escaping), str(fixed)]) == 1
     out = capsys.readouterr().out
     assert "[bounded]" in out and "[not-fixed-point]" in out
+
+
+def test_systems_check_reports_every_hostile_spec_and_checks_the_rest(write_spec):
+    # One run over the whole corpus (issue #15 item 7), with good specs after the bad ones: each bad spec
+    # gets its lines naming the file, nothing raises, and the later specs are still checked.
+    cases = {**REFUSED_ON_LOAD, **FOUND_BY_CHECK, **{k: (v, None) for k, v in PASSING.items()},
+             "good": (LORENZ_SPEC.format(name="Toy"), None)}
+    paths = {}
+    for i, (case, (text, _)) in enumerate(cases.items()):
+        paths[case] = write_spec(text.replace("name: Toy", f"name: Case{i}", 1), name=f"Case{i}")
+    result = run("systems", "check", *map(str, paths.values()))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for case, (_, expected) in cases.items():
+        mine = [line for line in lines if line.startswith(f"{paths[case]}: [")]
+        if expected is None:
+            assert not mine, case
+        else:
+            assert mine and any(expected in line for line in mine), (case, mine)
+    assert len(lines) == sum(1 for _, expected in cases.values() if expected is not None)
+    passing = len(PASSING) + 1
+    assert result.stderr == f"{passing} of {len(cases)} specs pass, {len(cases) - passing} fail\n"
 
 
 def test_demo_runs_the_main_job_end_to_end(tmp_path):

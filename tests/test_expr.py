@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 from dysts_bench.compile import codegen
 from dysts_bench.compile.expr import Scope, parse_expression
 from dysts_bench.compile.modules import function_source, load_module
-from dysts_bench.errors import UnsafeExpressionError
+from dysts_bench.errors import SpecError, UnsafeExpressionError
+from dysts_bench.system import System
+
+from .conftest import LORENZ_SPEC
 
 SCOPE = Scope(frozenset({"x", "y", "a", "t", "pi"}), states=frozenset({"x", "y"}), where="test.yaml: equations.x")
 
@@ -53,8 +56,22 @@ HOSTILE = {
     "~x": "unary operator Invert",
     "x // y": "operator FloorDiv",
     "x % y": "operator Mod",
-    "-(" * 80 + "x" + ")" * 80: "nested deeper",
+    "-(" * 80 + "x" + ")" * 80: "brackets nested 80 levels deep",
+    "-" * 80 + "x": "nested deeper",
     "x + " * 6000 + "x": "characters long",
+    # issue #15 item 7: bounds checked before Python's parser runs out of stack or digits
+    "x+" * 3000 + "x": "3000 operators",
+    "- " * 3000 + "x": "3000 operators",
+    "x**" * 3000 + "x": "3000 operators",
+    "(" * 5000 + "x" + ")" * 5000: "brackets nested 5000 levels deep",
+    "9" * 5000 + " * x": "a number of 5000 digits",
+    "x * 1e999": "beyond the range of floating point",
+    "(x**10)**20": "nested powers raise to the power 200",
+    "((x**4)**5)**6": "raise to the power 120",
+    # Python folds identifiers by NFKC: these would run as sin(x) and x
+    "\u017fin(x)": "the character U+017F at column 1 is not ASCII",
+    "x + \uff58": "the character U+FF58 at column 5",
+    "x + \ud800": "U+D800",
 }
 
 
@@ -65,6 +82,21 @@ def test_hostile_expressions_are_rejected_with_a_reason(text):
     message = str(info.value)
     assert message.startswith("test.yaml: equations.x: ")
     assert HOSTILE[text].lower() in message.lower()
+
+
+def test_errors_quote_long_text_cut_short():
+    with pytest.raises(UnsafeExpressionError) as info:
+        parse_expression("q + " + "x * " * 300 + "x", SCOPE)
+    assert "undefined name 'q'" in str(info.value) and len(str(info.value)) < 400
+
+
+def test_nested_powers_are_bounded_through_auxiliaries():
+    inner = parse_expression("x**10", SCOPE)
+    assert inner.power_degree == 10
+    scope = Scope(SCOPE.names | {"s"}, where="test.yaml: equations.x", degrees={"s": inner.power_degree})
+    assert parse_expression("s**10 + s * x**50", scope).power_degree == 100
+    with pytest.raises(UnsafeExpressionError, match=r"equations\.x: nested powers raise to the power 110"):
+        parse_expression("s**11", scope)
 
 
 def test_non_text_is_rejected():
@@ -156,3 +188,43 @@ def test_random_expressions_compile_to_what_they_mean(scratch_cache, text, x, y,
 def test_arbitrary_text_is_accepted_or_rejected_cleanly(text):
     with contextlib.suppress(UnsafeExpressionError):
         parse_expression(text, SCOPE)
+
+
+# --- Jacobians of specs that once failed in sympy or in the printer -----------------------------------
+
+
+def _toy(write_spec, equation: str, auxiliary: str = "") -> System:
+    text = LORENZ_SPEC.format(name="Toy").replace("sigma * (y - x)", f"'{equation}'")
+    return System.from_file(write_spec(text.replace("equations:", auxiliary + "equations:")))
+
+
+@pytest.mark.parametrize(("equation", "row"), [
+    # sympy left floor's and Mod's derivatives unevaluated: "cannot print Derivative"
+    ("floor(x) * x + mod(x, y)", [math.floor(1.3) + 1.0, -math.floor(1.3 / 2.1), 0.0]),
+    # sympy merges x**60 * x**60 into x**120: its derivative's exponent 119 is in no spec text
+    ("x**60 * x**60", [120 * 1.3**119, 0.0, 0.0]),
+    # 2**(1/3) in the derivative is a power of constants, which spec text may not write
+    ("(2*x)**(1/3) + y", [2 ** (1 / 3) / 3 * 1.3 ** (-2 / 3), 1.0, 0.0]),
+])
+def test_jacobians_of_implied_terms_compile(write_spec, equation, row):
+    s = _toy(write_spec, equation)
+    np.testing.assert_allclose(s.jacobian(np.array([1.3, 2.1, 0.7]))[0], row, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("equation", "auxiliary", "expected"), [
+    # each auxiliary squares the last: (2*x)**(2**k) holds the exact integer 2**(2**k)
+    ("sigma * (y - x) + 0 * a39", "auxiliary:\n" + "".join(
+        f"  a{k}: a{k - 1} * a{k - 1}\n" if k else "  a0: 2 * x\n" for k in range(40)),
+     "auxiliary.a12: the expression makes an exact integer of 4097 bits"),
+    # each auxiliary repeats the last twice: the substituted tree doubles
+    ("sigma * (y - x) + 0 * a30", "auxiliary:\n" + "".join(
+        f"  a{k}: sin(a{k - 1}) + cos(a{k - 1})\n" if k else "  a0: x\n" for k in range(31)),
+     "auxiliary.a10: with its auxiliaries substituted the expression has 4093 nodes"),
+    ("where(x > 1e9, x / (y - y), sigma * (y - x))", "",
+     "equations.x (its derivative by x): the compiler cannot write the Jacobian: it holds zoo"),
+])
+def test_jacobians_too_large_or_unprintable_name_the_field(write_spec, equation, auxiliary, expected):
+    s = _toy(write_spec, equation, auxiliary)
+    with pytest.raises(SpecError) as info:
+        s.program.jacobian_source()
+    assert str(info.value).startswith(f"{s.path}: ") and expected in str(info.value)

@@ -14,6 +14,7 @@ from dysts_bench.specs.loader import MAX_SPEC_BYTES, load_spec
 from dysts_bench.system import System
 
 from .conftest import LORENZ_SPEC
+from .hostile_specs import REFUSED_ON_LOAD
 
 
 def test_valid_spec_loads(lorenz_spec):
@@ -58,6 +59,32 @@ def test_broken_specs_raise_spec_error_naming_the_file(write_spec, case):
         System.from_file(path)
     assert str(path) in str(info.value)
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize("case", list(REFUSED_ON_LOAD))
+def test_hostile_specs_are_refused_on_load_naming_file_and_field(write_spec, case):
+    text, expected = REFUSED_ON_LOAD[case]
+    path = write_spec(text)
+    with pytest.raises(db.SpecError) as info:
+        System.from_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and expected in message
+    assert "\n" not in message and len(message) < 600  # one readable line, never the whole hostile text
+
+
+def test_deepest_allowed_expression_parses_from_a_deep_stack(write_spec):
+    # The bounds must hold wherever the parser runs: 400 operators inside 60 brackets, 500 frames down.
+    from dysts_bench.compile.expr import MAX_DEPTH, MAX_OPERATORS, Scope, parse_expression
+
+    text = "sin(" * (MAX_DEPTH - 1) + "-" * (MAX_OPERATORS - 1) + "x" + ")" * (MAX_DEPTH - 1)
+
+    def down(k: int) -> None:
+        if k:
+            return down(k - 1)
+        with pytest.raises(db.UnsafeExpressionError, match="nested deeper than 60"):
+            parse_expression(text, Scope(frozenset({"x"})))
+
+    down(500)
 
 
 def test_equation_errors_name_the_equation(write_spec):

@@ -39,21 +39,33 @@ def resolve(target: str | Path) -> Path:
 
 
 def check_system(target: str | Path, *, long_run: bool = True) -> list[Problem]:
-    """Run every conformance check on a spec (path or registry name); [] means it conforms."""
+    """Run every conformance check on a spec (path or registry name); [] means it conforms.
+
+    Never raises for a bad spec: whatever goes wrong is a Problem, so one spec cannot stop the check
+    of the others.
+    """
     try:
         path = resolve(target)
     except DystsBenchError as exc:
         return [Problem(str(target), "registry", str(exc))]
     where = str(path)
     try:
+        return _check_spec(path, where, long_run)
+    except Exception as exc:  # the spec is untrusted: a failure of ours is reported, never raised
+        return [Problem(where, "internal", f"the checker itself failed ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}); report this as a bug in dysts-bench with the spec attached")]
+
+
+def _check_spec(path: Path, where: str, long_run: bool) -> list[Problem]:
+    try:
         system = System.from_file(path)
     except DystsBenchError as exc:
-        return [Problem(where, "schema", str(exc).removeprefix(f"{where}: "))]
+        return [Problem(where, "schema", _local(exc, where))]
     problems: list[Problem] = []
     try:
         check_lock(path)
     except DystsBenchError as exc:
-        problems.append(Problem(where, "immutable", str(exc).removeprefix(f"{where}: ")))
+        problems.append(Problem(where, "immutable", _local(exc, where)))
     if not system.spec.references:
         problems.append(Problem(where, "references", "no references; add at least one with its citation "
                                 "and DOI under 'references'"))
@@ -63,8 +75,10 @@ def check_system(target: str | Path, *, long_run: bool = True) -> list[Problem]:
     except Exception as exc:  # a compile failure is a finding, not a crash of the checker
         return [*problems, Problem(where, "compile", f"the equations do not compile: {exc}")]
     if not np.all(np.isfinite(dx)):
+        bad = ", ".join(f"equations.{n} is {v}" for n, v in zip(system.state_names, dx, strict=True)
+                        if not np.isfinite(v))
         problems.append(Problem(where, "finite", f"the vector field at the initial condition is not finite "
-                                f"({dx}); check the equations and the initial condition"))
+                                f"({bad}); check the equations (a division by zero?) and the initial condition"))
         return problems
     if long_run:
         problems += _check_trajectory(system, where)
@@ -76,10 +90,11 @@ def _check_sidecar(system: System, where: str) -> list[Problem]:
     if path is None or not path.exists():
         return []
     try:
-        recorded = json.loads(path.read_text()).get("spec_hash")
-    except json.JSONDecodeError as exc:
-        return [Problem(str(path), "invariants", f"not valid JSON ({exc}); regenerate it with "
+        sidecar = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested too deep
+        return [Problem(str(path), "invariants", f"not valid JSON ({type(exc).__name__}); regenerate it with "
                         f"`dysts-bench invariants {system.name} --write`")]
+    recorded = sidecar.get("spec_hash") if isinstance(sidecar, dict) else None
     if recorded != system.spec_hash:
         return [Problem(str(path), "invariants", "computed for another version of the spec (spec hash "
                         f"differs); regenerate it with `dysts-bench invariants {system.name} --write`")]
@@ -90,7 +105,11 @@ def _check_trajectory(system: System, where: str) -> list[Problem]:
     period = system.period or 1000 * system.dt
     t_end = 200 * period
     dt_out = period / 20
-    sol = integrate(system, t_end=t_end, dt_out=dt_out, rtol=1e-8, atol=1e-8, max_steps=2_000_000)
+    try:
+        sol = integrate(system, t_end=t_end, dt_out=dt_out, rtol=1e-8, atol=1e-8, max_steps=2_000_000)
+    except DystsBenchError as exc:
+        return [Problem(where, "bounded", f"cannot integrate over 200 periods of {period:g} (field "
+                        f"'{'period' if system.period else 'dt'}'): {exc}; give a smaller period or dt")]
     if not sol.ok:
         return [Problem(where, "bounded", f"integration over {t_end:g} time units ended with "
                         f"{sol.status.name} at t={sol.t[np.isnan(sol.y).any(axis=1)].min(initial=t_end):g}; "
@@ -125,8 +144,13 @@ def _check_jacobian(system: System, states: np.ndarray, times: np.ndarray, where
                                 f"by {err:.2e} (entry d{system.state_names[i]}/d{system.state_names[j]}); "
                                 "report this as a compiler bug")]
     except DystsBenchError as exc:
-        return [Problem(where, "jacobian", str(exc))]
+        return [Problem(where, "jacobian", _local(exc, where))]
     return []
+
+
+def _local(exc: Exception, where: str) -> str:
+    """An error's message without the file name that the Problem already gives."""
+    return str(exc).removeprefix(f"{where}: ")
 
 
 def finite_difference_jacobian(system: System, x: np.ndarray, t: float = 0.0, step: float = 1e-6) -> np.ndarray:

@@ -44,7 +44,9 @@ def cache_dir() -> Path:
 
 def function_source(name: str, signature: str, args: str, body: list[str]) -> str:
     """Source of one jitted function with an explicit signature and on-disk caching."""
-    lines = [f'@numba.njit("{signature}", cache=True)', f"def {name}({args}):"]
+    # IEEE division (the "numpy" error model): 1/(x - 1) at x = 1 gives inf, which the integrators report as
+    # a non-finite state, where numba's default raises ZeroDivisionError out of the whole integration.
+    lines = [f'@numba.njit("{signature}", cache=True, error_model="numpy")', f"def {name}({args}):"]
     lines += [f"    {line}" for line in body] or ["    pass"]
     return "\n".join(lines) + "\n"
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from ..errors import DystsBenchError
+from ..errors import DystsBenchError, SpecError
 from ..specs.schema import SystemSpec
 from . import codegen
 from .expr import CONSTANTS, NONSMOOTH_FUNCTIONS, TIME, Expression, Scope, parse_expression
 from .modules import ARRAY_RHS_SIGNATURE_TEXT, JAC_SIGNATURE_TEXT, RHS_SIGNATURE_TEXT, function_source, load_module
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 RHS_ARGS = "x, t, p, out"
 
@@ -78,24 +83,35 @@ class Program:
 
         symbols: dict[str, sp.Expr] = {n: sp.Symbol(n, real=True) for n in (*self.states, *self.params, TIME)}
         for name, e in self.auxiliary:
-            symbols[name] = symbolic.to_sympy(e, symbols)
-        rows = [symbolic.to_sympy(e, symbols) for e in self.equations]
+            symbols[name] = symbolic.to_sympy(e, symbols, f"{self.origin}: auxiliary.{name}")
+        rows = [symbolic.to_sympy(e, symbols, f"{self.origin}: equations.{s}")
+                for s, e in zip(self.states, self.equations, strict=True)]
         replacements, entries = symbolic.jacobian(rows, [symbols[s] for s in self.states])
         names = set(self.states) | set(self.params) | {TIME} | CONSTANTS
         body = [*self._prologue(), "out[:, :] = 0.0"]
         for sym, value in replacements:
-            scope = Scope(frozenset(names), where=f"{self.origin}: jacobian")
-            body.append(f"{codegen.local(sym.name)} = {self._emit_text(symbolic.to_text(value), scope)}")
+            where = f"{self.origin}: equations (a sub-expression their Jacobian shares)"
+            body.append(f"{codegen.local(sym.name)} = {self._emit_derived(value, names, where)}")
             names.add(sym.name)
-        scope = Scope(frozenset(names), where=f"{self.origin}: jacobian")
         for (i, j), value in sorted(entries.items()):
-            body.append(f"out[{i}, {j}] = {self._emit_text(symbolic.to_text(value), scope)}")
+            where = f"{self.origin}: equations.{self.states[i]} (its derivative by {self.states[j]})"
+            body.append(f"out[{i}, {j}] = {self._emit_derived(value, names, where)}")
         return function_source("jac", JAC_SIGNATURE_TEXT, RHS_ARGS, body)
 
     @staticmethod
-    def _emit_text(text: str, scope: Scope) -> str:
+    def _emit_derived(value: sp.Expr, names: set[str], where: str) -> str:
+        from . import symbolic
+
+        try:
+            text = symbolic.to_text(value)
+        except ValueError as exc:
+            raise SpecError(f"{where}: the compiler cannot write the Jacobian: {exc}; rewrite the equation "
+                            "without it (or report this as a compiler bug)") from None
         # Differentiated expressions go back through the same whitelist check as the spec's own text.
-        return codegen.emit(parse_expression(text, scope))
+        fix = ("simplify the equation: its Jacobian substitutes the auxiliaries, so splitting it does not "
+               "help (or report this as a compiler bug if the equation is small)")
+        return codegen.emit(parse_expression(text, Scope(frozenset(names), where=where, max_exponent=math.inf,
+                                                         fix=fix)))
 
     @cached_property
     def rhs_module(self) -> ModuleType:
@@ -112,14 +128,18 @@ def build_program(spec: SystemSpec, origin: str) -> Program:
     """Check every expression of a spec against the whitelist; raise UnsafeExpressionError if any fails."""
     lags = tuple(spec.delay.lags) if spec.delay else ()
     base = set(spec.state) | set(spec.parameters) | {TIME} | CONSTANTS
+    degrees: dict[str, float] = {}
     auxiliary = []
     for name, text in spec.auxiliary.items():
-        scope = Scope(frozenset(base), frozenset(spec.state), frozenset(lags), f"{origin}: auxiliary.{name}")
-        auxiliary.append((name, parse_expression(text, scope)))
+        scope = Scope(frozenset(base), frozenset(spec.state), frozenset(lags), f"{origin}: auxiliary.{name}",
+                      dict(degrees))
+        expression = parse_expression(text, scope)
+        auxiliary.append((name, expression))
+        degrees[name] = expression.power_degree
         base.add(name)
     equations = tuple(
         parse_expression(text, Scope(frozenset(base), frozenset(spec.state), frozenset(lags),
-                                     f"{origin}: equations.{state}"))
+                                     f"{origin}: equations.{state}", degrees))
         for state, text in spec.equations.items()
     )
     return Program(origin, tuple(spec.state), tuple(spec.parameters), lags, tuple(auxiliary), equations)

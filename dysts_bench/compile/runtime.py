@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import numba
+import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
@@ -29,16 +28,18 @@ def heaviside(x: float) -> float:
     return 0.5 + 0.0 * x
 
 
-@numba.njit(cache=True)
+# IEEE division and floor: mod(x, 0) is nan and floor(inf) is inf, as in numpy, where numba's default error
+# model raises ZeroDivisionError and math.floor converts to an integer (undefined for inf and nan).
+@numba.njit(cache=True, error_model="numpy")
 def mod(a: float, b: float) -> float:
     """a modulo b with the sign of b, like numpy.mod."""
-    return a - math.floor(a / b) * b
+    return a - np.floor(a / b) * b
 
 
 @numba.njit(cache=True)
 def floor(x: float) -> float:
-    """The largest integer not above x, as a float."""
-    return float(math.floor(x))
+    """The largest integer not above x, as a float (inf and nan stay as they are)."""
+    return np.floor(x)
 
 
 @intrinsic

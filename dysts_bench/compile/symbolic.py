@@ -4,11 +4,20 @@ differentiated, and is printed back into our expression language for the same co
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
-from .expr import MAX_EXACT_INTEGER, Expression
+from ..errors import SpecError
+from .expr import MAX_DEPTH, MAX_EXACT_INTEGER, Expression
+
+# Bounds on an equation once its auxiliaries are substituted (the registry's largest: 379 nodes, 13 levels,
+# 5-bit integers). Auxiliaries can double an expression each (a2 = a1 * b1, a3 = a2 * b2, ...) and sympy
+# multiplies integers out exactly ((2*x)**100 holds 2**100), so without bounds a short spec could make
+# the Jacobian take unbounded time and memory.
+MAX_TREE_NODES = 4_000
+MAX_INTEGER_BITS = 4_096
 
 _FUNCTIONS = {
     "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
@@ -28,43 +37,86 @@ _BINARY = {
 _COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Eq: sp.Eq, ast.NotEq: sp.Ne}
 
 
-def to_sympy(expression: Expression, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
-    """The sympy expression of a checked tree; names are looked up in `symbols`."""
-    return _to_sympy(expression.tree, symbols)
+def to_sympy(expression: Expression, symbols: Mapping[str, sp.Expr], where: str = "<expression>") -> sp.Expr:
+    """The sympy expression of a checked tree; names are looked up in `symbols`.
+
+    Raises SpecError (naming `where`) when the result, with whatever `symbols` substitutes, grows beyond
+    MAX_TREE_NODES nodes, MAX_DEPTH levels or integers of MAX_INTEGER_BITS bits.
+    """
+    return _Converter(symbols, where).convert(expression.tree)
 
 
-def _to_sympy(node: ast.AST, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
-    match node:
-        case ast.Constant(value=int() as value) if abs(value) <= MAX_EXACT_INTEGER:
-            return sp.Integer(value)
-        case ast.Constant(value=value):
-            return sp.Float(float(value), 17)
-        case ast.Name(id="pi"):
-            return sp.pi
-        case ast.Name(id=name):
-            return symbols[name]
-        case ast.UnaryOp(op=ast.USub(), operand=operand):
-            return -_to_sympy(operand, symbols)
-        case ast.UnaryOp(op=ast.UAdd(), operand=operand):
-            return _to_sympy(operand, symbols)
-        case ast.BinOp(op=ast.BitAnd(), left=left, right=right):
-            return sp.And(_to_sympy(left, symbols), _to_sympy(right, symbols))
-        case ast.BinOp(op=ast.BitOr(), left=left, right=right):
-            return sp.Or(_to_sympy(left, symbols), _to_sympy(right, symbols))
-        case ast.BinOp(op=op, left=left, right=right):
-            return _BINARY[type(op)](_to_sympy(left, symbols), _to_sympy(right, symbols))
-        case ast.Compare(left=left, ops=[op], comparators=[right]):
-            return _COMPARE[type(op)](_to_sympy(left, symbols), _to_sympy(right, symbols))
-        case ast.Call(func=ast.Name(id="where"), args=[cond, yes, no]):
-            c, a, b = (_to_sympy(x, symbols) for x in (cond, yes, no))
-            return sp.Piecewise((a, c), (b, True))
-        case ast.Call(func=ast.Name(id="heaviside"), args=[arg]):
-            return sp.Heaviside(_to_sympy(arg, symbols), sp.Rational(1, 2))
-        case ast.Call(func=ast.Name(id="lag"), args=[ast.Name(id=state), ast.Name(id=lag)]):
-            return symbols[f"lag({state},{lag})"]
-        case ast.Call(func=ast.Name(id=name), args=args):
-            return _FUNCTIONS[name](*(_to_sympy(a, symbols) for a in args))
-    raise AssertionError(f"unchecked node reached sympy conversion: {ast.dump(node)}")
+class _Converter:
+    def __init__(self, symbols: Mapping[str, sp.Expr], where: str):
+        self.symbols = symbols
+        self.where = where
+        self.sizes: dict[sp.Basic, tuple[int, int, int]] = {}  # node -> (nodes, depth, integer bits)
+
+    def convert(self, node: ast.AST) -> sp.Expr:
+        # Each node is measured as soon as it is built: one step grows integers at most a thousandfold
+        # in bits (a power of at most 1000), so nothing huge is ever computed.
+        return self._bounded(self._convert(node))
+
+    def _convert(self, node: ast.AST) -> sp.Expr:
+        match node:
+            case ast.Constant(value=int() as value) if abs(value) <= MAX_EXACT_INTEGER:
+                return sp.Integer(value)
+            case ast.Constant(value=value):
+                return sp.Float(float(value), 17)
+            case ast.Name(id="pi"):
+                return sp.pi
+            case ast.Name(id=name):
+                return self.symbols[name]
+            case ast.UnaryOp(op=ast.USub(), operand=operand):
+                return -self.convert(operand)
+            case ast.UnaryOp(op=ast.UAdd(), operand=operand):
+                return self.convert(operand)
+            case ast.BinOp(op=ast.BitAnd(), left=left, right=right):
+                return sp.And(self.convert(left), self.convert(right))
+            case ast.BinOp(op=ast.BitOr(), left=left, right=right):
+                return sp.Or(self.convert(left), self.convert(right))
+            case ast.BinOp(op=op, left=left, right=right):
+                return _BINARY[type(op)](self.convert(left), self.convert(right))
+            case ast.Compare(left=left, ops=[op], comparators=[right]):
+                return _COMPARE[type(op)](self.convert(left), self.convert(right))
+            case ast.Call(func=ast.Name(id="where"), args=[cond, yes, no]):
+                c, a, b = (self.convert(x) for x in (cond, yes, no))
+                return sp.Piecewise((a, c), (b, True))
+            case ast.Call(func=ast.Name(id="heaviside"), args=[arg]):
+                return sp.Heaviside(self.convert(arg), sp.Rational(1, 2))
+            case ast.Call(func=ast.Name(id="lag"), args=[ast.Name(id=state), ast.Name(id=lag)]):
+                return self.symbols[f"lag({state},{lag})"]
+            case ast.Call(func=ast.Name(id=name), args=args):
+                return _FUNCTIONS[name](*(self.convert(a) for a in args))
+        raise AssertionError(f"unchecked node reached sympy conversion: {ast.dump(node)}")
+
+    def _bounded(self, e: sp.Expr) -> sp.Expr:
+        nodes, depth, bits = self._measure(e)
+        if nodes > MAX_TREE_NODES or depth > MAX_DEPTH:
+            raise SpecError(
+                f"{self.where}: with its auxiliaries substituted the expression has {nodes} nodes nested {depth} "
+                f"levels deep, more than the limits of {MAX_TREE_NODES} and {MAX_DEPTH} for its Jacobian; "
+                "use fewer auxiliaries that each repeat earlier ones"
+            )
+        if bits > MAX_INTEGER_BITS:
+            raise SpecError(
+                f"{self.where}: the expression makes an exact integer of {bits} bits (as (2*x)**100 makes "
+                f"2**100), more than the limit of {MAX_INTEGER_BITS}; write its numbers as floats (2.0) "
+                "or lower the powers"
+            )
+        return e
+
+    def _measure(self, e: sp.Basic) -> tuple[int, int, int]:
+        known = self.sizes.get(e)
+        if known is None:
+            if e.args:
+                parts = [self._measure(a) for a in e.args]
+                known = (1 + sum(p[0] for p in parts), 1 + max(p[1] for p in parts), max(p[2] for p in parts))
+            else:
+                bits = max(abs(e.p).bit_length(), e.q.bit_length()) if isinstance(e, sp.Rational) else 0
+                known = (1, 1, bits)
+            self.sizes[e] = known
+        return known
 
 
 def jacobian(
@@ -77,9 +129,11 @@ def jacobian(
     """
     entries: dict[tuple[int, int], sp.Expr] = {}
     for i, f in enumerate(equations):
+        # sympy leaves the derivatives of floor and Mod unevaluated: mod(a, b) is a - b * floor(a / b)
+        # (numpy's, with the sign of b), and floor is constant between its jumps.
+        f = f.replace(sp.Mod, lambda a, b: a - b * sp.floor(a / b)).replace(sp.floor, _Steps)
         for j, x in enumerate(states):
-            d = sp.diff(f, x).replace(sp.DiracDelta, lambda *_: sp.Integer(0))
-            d = d.replace(sp.Subs, lambda expr, *_: expr)
+            d = sp.diff(f, x).replace(sp.DiracDelta, lambda *_: sp.Integer(0)).replace(_Steps, sp.floor)
             if d != 0:
                 entries[(i, j)] = d
     keys = list(entries)
@@ -92,8 +146,19 @@ def jacobian(
     return replacements, dict(zip(keys, reduced, strict=True))
 
 
+class _Steps(sp.Function):
+    """floor(u) while differentiating: piecewise constant, so its derivative is 0 almost everywhere."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        """0: the jumps are dropped like the Dirac deltas of heaviside."""
+        return sp.Integer(0)
+
+
 def to_text(expr: sp.Expr) -> str:
-    """Our expression language's text for a sympy expression built by `to_sympy` and `jacobian`."""
+    """Our expression language's text for a sympy expression built by `to_sympy` and `jacobian`.
+
+    Raises ValueError for what the language cannot say (an infinity, a complex number, a derivative).
+    """
     return _Printer().doprint(expr)
 
 
@@ -108,12 +173,13 @@ class _Printer:
             return "pi"
         if e is sp.E:
             return "exp(1)"
-        if isinstance(e, sp.Integer):
+        if isinstance(e, sp.Integer) and abs(e.p) <= MAX_EXACT_INTEGER:
             return f"({int(e)})"
-        if isinstance(e, sp.Rational):
+        if isinstance(e, sp.Rational) and max(abs(e.p), e.q) <= MAX_EXACT_INTEGER:
             return f"({int(e.p)}/{int(e.q)})"
-        if isinstance(e, sp.Float):
-            return f"({float(e)!r})"
+        if isinstance(e, sp.Rational | sp.Float):
+            # Larger integers compile to floats anyway; printed whole they could pass 4,300 digits.
+            return _number(e)
         if e is sp.true:
             return "(0 == 0)"
         if e is sp.false:
@@ -126,6 +192,8 @@ class _Printer:
             base, exp = e.args
             if exp == sp.Rational(1, 2):
                 return f"sqrt({self.doprint(base)})"
+            if base.is_Number and exp.is_Number:
+                return _number(e)  # such as 2**(1/3): our language refuses powers of constants
             return f"({self.doprint(base)} ** {self.doprint(exp)})"
         if isinstance(e, sp.Heaviside):
             return f"heaviside({self.doprint(e.args[0])})"
@@ -144,4 +212,16 @@ class _Printer:
             return "(" + op.join(self.doprint(a) for a in e.args) + ")"
         if type(e) in _NAMES:
             return f"{_NAMES[type(e)]}({', '.join(self.doprint(a) for a in e.args)})"
-        raise ValueError(f"cannot print {type(e).__name__} in {e}")
+        if e in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+            raise ValueError(f"it holds {e}, from a division by zero such as 1/(x - x)")
+        raise ValueError(f"it holds {type(e).__name__}, which the equations cannot express")
+
+
+def _number(e: sp.Expr) -> str:
+    try:
+        value = float(e)
+    except TypeError:
+        raise ValueError(f"it holds the complex number {sp.N(e, 6)}") from None
+    if not math.isfinite(value):
+        raise ValueError("it holds a number beyond the range of floating point")
+    return f"({value!r})"

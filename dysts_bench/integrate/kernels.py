@@ -22,6 +22,9 @@ from ..compile.runtime import address
 # each compilation that the feature is experimental.
 warnings.filterwarnings("ignore", message="First-class function type feature is experimental")
 
+# Every function is compiled with numba's "numpy" error model: a zero divisor gives inf or nan (IEEE), which
+# ends the run with status NONFINITE or STEP_SIZE_UNDERFLOW, where the default ("python") raises
+# ZeroDivisionError and aborts the whole call, batch and all.
 SUCCESS, MAX_STEPS, STEP_SIZE_UNDERFLOW, NONFINITE = 0, 1, 2, 3
 
 SAFETY = 0.9
@@ -40,7 +43,7 @@ SOLVE_SIGNATURE = types.void(
 )
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _all_finite(v):
     for x in v:  # noqa: SIM110 (a generator is slower in numba)
         if not math.isfinite(x):
@@ -48,7 +51,7 @@ def _all_finite(v):
     return True
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _combine(y, h, coeffs, row, K, upto, out):
     """out = y + h * sum_{j < upto} coeffs[row, j] * K[j]."""
     # One component at a time with scalar loops: a slice copy `out[:] = y` or a row view `a[i]` here cost
@@ -60,7 +63,7 @@ def _combine(y, h, coeffs, row, K, upto, out):
         out[d] = acc
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _interpolate(y, h, K, dense, theta, out):
     """Dense output y(t + theta h) of a step that started at y with stages K."""
     for d in range(y.shape[0]):
@@ -75,7 +78,7 @@ def _interpolate(y, h, K, dense, theta, out):
         out[d] = y[d] + h * acc
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense, out):
     """The state at time tq from the constant history (tq <= t0) or a stored step."""
     if tq <= t0 or count == 0:
@@ -93,7 +96,7 @@ def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense, out):
     _interpolate(hist_y[lo], hist_h[lo], hist_K[lo], dense, theta, out)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense):
     """The address of xin = [x, then the state at t - lag for each lag] (delay equations' RHS input)."""
     dim = x.shape[0]
@@ -104,7 +107,7 @@ def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count
     return address(xin, 0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _error_norm(K, e, e2, h, y, ynew, rtol, atol):
     dim = y.shape[0]
     s5 = 0.0
@@ -128,7 +131,7 @@ def _error_norm(K, e, e2, h, y, ynew, rtol, atol):
     return abs(h) * s5 / math.sqrt((s5 + 0.01 * s3) * dim)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _initial_step(y, f0, f1, h0, rtol, atol, order, span):
     """Hairer's starting step from f at y (f0) and at y + h0 f0 (f1)."""
     dim = y.shape[0]
@@ -145,7 +148,7 @@ def _initial_step(y, f0, f1, h0, rtol, atol, order, span):
     return min(100 * h0, h1, span)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _probe_step(y, f0, rtol, atol, span):
     dim = y.shape[0]
     d0 = 0.0
@@ -160,7 +163,7 @@ def _probe_step(y, f0, rtol, atol, span):
     return min(h0, span)  # the probe step h0 of Hairer's algorithm
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_steps,
                a, b, c, dense, e, e2, stages, fsal, error_order, out):
     dim = y0.shape[0]
@@ -330,7 +333,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     return status, nfev
 
 
-@numba.njit(SOLVE_SIGNATURE, cache=True)
+@numba.njit(SOLVE_SIGNATURE, cache=True, error_model="numpy")
 def solve(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
           a, b, c, dense, e, e2, stages, fsal, error_order, out, status, nfev):
     """Integrate each row of y0 and write the states at t_out into out; statuses and RHS counts too."""

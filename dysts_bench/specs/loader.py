@@ -1,4 +1,4 @@
-"""Reading one spec file: size bound, safe YAML, schema, and file-name consistency."""
+"""Reading one spec file: size bound, safe and strict YAML, schema, and file-name consistency."""
 
 from __future__ import annotations
 
@@ -12,6 +12,76 @@ from ..errors import SpecError
 from .schema import SystemSpec
 
 MAX_SPEC_BYTES = 256 * 1024
+# A spec nests four levels deep (references -> entry -> field); PyYAML composes nodes recursively, so
+# deeper documents are refused before they can exhaust the stack.
+MAX_YAML_DEPTH = 20
+# Longer decimal integers cost quadratic time to convert and pass Python's 4,300-digit limit.
+MAX_INTEGER_CHARS = 100
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that is well formed but not allowed in a spec; `problem` holds the reason and the fix."""
+
+
+class SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, stricter: no duplicate keys, aliases or merge keys, bounded depth and integers."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        """Compose one node, refusing aliases (shared values) and nesting beyond MAX_YAML_DEPTH."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(problem=f"the alias *{event.anchor} is not allowed in a spec; write the value out",
+                           problem_mark=event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise _Refused(problem=f"values nested deeper than {MAX_YAML_DEPTH} levels; a spec needs at "
+                               "most four (see systems/README.md)", problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """A mapping; a repeated key (where YAML keeps the last one silently) is an error."""
+        seen: dict[object, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused(problem="the merge key '<<' is not allowed in a spec; write the fields out",
+                               problem_mark=key_node.start_mark)
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable: SafeConstructor reports it
+            if key in seen:
+                first = seen[key].start_mark
+                raise _Refused(problem=f"the key {repr(key)[:60]} appears twice (first at line {first.line + 1}); YAML "
+                               "would keep the last one silently: remove one of them",
+                               problem_mark=key_node.start_mark)
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> str:
+        """A scalar's text; refuses unpaired surrogates, which an escape like "\\ud800" can produce."""
+        value = super().construct_scalar(node)
+        bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            raise _Refused(problem=f"the text holds the unpaired surrogate U+{ord(bad):04X}, which is not a "
+                           "character; remove the escape", problem_mark=node.start_mark)
+        return value
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer of at most MAX_INTEGER_CHARS characters."""
+        text = self.construct_scalar(node)
+        if len(text) > MAX_INTEGER_CHARS:
+            raise _Refused(problem=f"an integer of {len(text)} characters, more than the limit of "
+                           f"{MAX_INTEGER_CHARS}; write it as a float, e.g. 1.5e300", problem_mark=node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+SpecLoader.add_constructor("tag:yaml.org,2002:int", SpecLoader.construct_yaml_int)
 
 
 def spec_hash(path: Path) -> str:
@@ -29,9 +99,12 @@ def load_spec(path: str | Path, *, check_location: bool = True) -> SystemSpec:
         raise SpecError(f"{path}: the file is {size} bytes, more than the limit of {MAX_SPEC_BYTES}; "
                         "a spec holds equations and parameters only")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SpecLoader)  # a SafeLoader: no code runs
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+    except _Refused as exc:
+        mark = exc.problem_mark
+        raise SpecError(f"{path}: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -8,12 +8,14 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..compile.expr import CONSTANTS, FUNCTIONS, TIME
 
 SCHEMA_VERSION = 1
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# ASCII only: Python folds identifiers by NFKC, so a long s "ſin" would run as sin and "ｘ" as x.
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
+MAX_NAME_CHARS = 64
 RESERVED = {TIME, *CONSTANTS, *FUNCTIONS}
 # Links the site renders come from pull requests: only web addresses, and none of the characters
 # that could end an HTML attribute or that browsers drop before reading the scheme (spaces, controls).
@@ -23,9 +25,13 @@ _DOI = re.compile(r"10\.\d{4,9}/[^\x00-\x20\x7f\s\"'\\`]+")
 
 
 def _check_identifier(name: str, what: str) -> str:
-    if not _IDENTIFIER.match(name) or "__" in name:
-        raise ValueError(f"{what} {name!r} is not a valid name: use letters, digits and single underscores, "
-                         "starting with a letter")
+    if len(name) > MAX_NAME_CHARS:
+        raise ValueError(f"{what} {name[:20]!r}... is {len(name)} characters long, more than the limit of "
+                         f"{MAX_NAME_CHARS}: shorten it")
+    # fullmatch: with match and "$", a name ending in a newline would pass.
+    if not _IDENTIFIER.fullmatch(name) or "__" in name:
+        raise ValueError(f"{what} {name!r} is not a valid name: use ASCII letters, digits and single "
+                         "underscores, starting with a letter")
     if keyword.iskeyword(name) or name in RESERVED:
         raise ValueError(f"{what} {name!r} is reserved (a keyword, t, pi or a function name): rename it")
     return name
@@ -48,7 +54,8 @@ def is_doi(doi: object) -> bool:
 
 def _finite(value: float, what: str) -> float:
     if not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value}")
+        raise ValueError(f"{what} must be a finite number, got {value}; give a finite value "
+                         "(YAML reads .inf and .nan as infinity and not-a-number)")
     return value
 
 
@@ -138,6 +145,11 @@ class SystemSpec(BaseModel):
         for n in aux:
             _check_identifier(n, "auxiliary name")
         return aux
+
+    @field_validator("dt", "period")
+    @classmethod
+    def _finite_times(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return value if value is None else _finite(value, info.field_name)
 
     @field_validator("initial_condition")
     @classmethod
