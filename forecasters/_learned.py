@@ -1,4 +1,5 @@
-"""Helpers shared by the learned forecasters (esn, plrnn, transformer): scaling, checks, seeding, files.
+"""Helpers shared by the learned forecasters (esn, ngrc, plrnn, transformer): scaling, checks, the choice of
+a ridge read-out's hyper-parameters on held-out data (esn, ngrc), seeding, files.
 
 Saved torch models are one file written by `torch.save` and read back with `weights_only=True` (no pickled
 code): a dict with the keys
@@ -13,13 +14,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+import scipy.linalg
 from tqdm.auto import tqdm
 
 from dysts_bench.forecast.protocol import ForecasterError, get_params
@@ -30,6 +33,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TORCH_FORMAT = "dysts-bench-forecaster/1"
+
+# The default ridge candidates: the best value on the `lyapunov` config ranges over this whole span (ESN).
+RIDGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+VALID_ERROR = 0.5  # normalized error (in standard deviations) beyond which a forecast no longer counts
+MAX_WINDOWS = 16  # held-out forecasts that score each candidate
+MAX_WINDOW_HORIZON = 300
+
+Candidate = TypeVar("Candidate")
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,53 @@ def check_context_dim(context: np.ndarray, dim: int, who: str) -> None:
 def progress_bar(total: int, desc: str, enabled: bool) -> tqdm:
     """A tqdm bar for a training loop, silent when `enabled` is False."""
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+# ------------------------------------------------------------------------ ridge read-outs (esn, ngrc)
+
+def ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:
+    """W_out of the ridge problem (ΦᵀΦ + ridge·I) W_outᵀ = ΦᵀU."""
+    with warnings.catch_warnings():
+        # A tiny ridge leaves the Gram matrix ill-conditioned by design; the solve is still what we want.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        return scipy.linalg.solve(gram + ridge * np.eye(len(gram)), cross, assume_a="pos").T
+
+
+def validation_windows(data: list[np.ndarray], context: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Up to MAX_WINDOWS (context, future) pairs of equal lengths, spread evenly over the series."""
+    horizon = min(MAX_WINDOW_HORIZON, max(len(u) for u in data) - context)
+    usable = [u for u in data if len(u) >= context + horizon]
+    if horizon < 2 or not usable:
+        return [], []
+    per_series = max(1, MAX_WINDOWS // len(usable))
+    contexts, futures = [], []
+    for u in usable[:MAX_WINDOWS]:
+        for start in np.linspace(0, len(u) - context - horizon, per_series).astype(int):
+            contexts.append(u[start: start + context])
+            futures.append(u[start + context: start + context + horizon])
+    return contexts, futures
+
+
+def mean_valid_steps(forecast: np.ndarray, truth: np.ndarray) -> float:
+    """The mean number of steps (B, T, dim) standardized forecasts stay within VALID_ERROR of the truth."""
+    error = np.sqrt(np.mean((forecast - truth) ** 2, axis=-1))  # (window, time), in std units
+    invalid = ~(error <= VALID_ERROR)  # NaN counts as invalid
+    return float(np.mean(np.where(invalid.any(axis=1), invalid.argmax(axis=1), truth.shape[1])))
+
+
+def select_by_valid_time(candidates: Sequence[Candidate], forecast: Callable[[Candidate], np.ndarray],
+                         truth: np.ndarray, who: str, label: Callable[[Candidate], str] = str) -> Candidate:
+    """The candidate whose closed-loop forecasts of held-out windows stay valid longest on average (the
+    first one on ties); `forecast(candidate)` gives forecasts shaped like the (B, T, dim) `truth`."""
+    scores = []
+    for candidate in candidates:
+        try:
+            scores.append(mean_valid_steps(forecast(candidate), truth))
+        except np.linalg.LinAlgError:  # a read-out the solver rejects scores below every valid one
+            scores.append(-1.0)
+    logger.info("%s selection (mean valid steps): %s", who,
+                ", ".join(f"{label(c)}: {s:.1f}" for c, s in zip(candidates, scores, strict=True)))
+    return candidates[int(np.argmax(scores))]
 
 
 # --------------------------------------------------------------------------------------------------- torch

@@ -36,26 +36,29 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from dysts_bench.forecast.protocol import ForecasterError, ForecasterTags, get_params
 
-from ._learned import Standardizer, check_context_dim, check_fitted, check_series, progress_bar
+from ._learned import (
+    RIDGES,
+    Standardizer,
+    check_context_dim,
+    check_fitted,
+    check_series,
+    progress_bar,
+    ridge_solve,
+    select_by_valid_time,
+    validation_windows,
+)
 
 logger = logging.getLogger(__name__)
 
 # Hyper-parameters of `ESN.quick()`: small enough that a fit takes a fraction of a second.
 QUICK = {"n_units": 100, "washout": 20}
-# The default ridge candidates: the best value on the `lyapunov` config ranges over this whole span.
-RIDGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
-VALID_ERROR = 0.5  # normalized error (in standard deviations) beyond which a forecast no longer counts
-MAX_WINDOWS = 16  # held-out forecasts that score each ridge
-MAX_WINDOW_HORIZON = 300
 
 
 class ESN:
@@ -104,7 +107,7 @@ class ESN:
             self.ridge_ = ridges[0]
         else:
             self.ridge_ = self._select_ridge(ridges, gram, cross, held or data)
-        self.W_out_ = _ridge_solve(gram + held_gram, cross + held_cross, self.ridge_)
+        self.W_out_ = ridge_solve(gram + held_gram, cross + held_cross, self.ridge_)
         self.dt_, self.dim_ = float(dt), dim
         logger.info("ESN fitted: %d units on %d series, ridge %g", self.n_units, len(data), self.ridge_)
         return self
@@ -140,25 +143,14 @@ class ESN:
     def _select_ridge(self, ridges: list[float], gram: np.ndarray, cross: np.ndarray,
                       held_out: list[np.ndarray]) -> float:
         """The ridge whose read-out forecasts the held-out windows validly for longest on average."""
-        contexts, futures = _windows(held_out, 2 * self.washout)
+        contexts, futures = validation_windows(held_out, 2 * self.washout)
         if not contexts:
             raise ForecasterError(f"ESN: the training series are too short to compare ridge values (need more "
                                   f"than {2 * self.washout + 1} points); pass a single ridge")
         warm = self._drive(np.zeros((len(contexts), self.n_units)), np.stack(contexts))[:, -1]
         truth = np.stack(futures)
-        scores = []
-        for ridge in ridges:
-            try:
-                forecast = self._run(warm, truth.shape[1], _ridge_solve(gram, cross, ridge))
-            except np.linalg.LinAlgError:
-                scores.append(-1.0)
-                continue
-            error = np.sqrt(np.mean((forecast - truth) ** 2, axis=-1))  # (window, time), in std units
-            invalid = ~(error <= VALID_ERROR)
-            scores.append(float(np.mean(np.where(invalid.any(axis=1), invalid.argmax(axis=1), truth.shape[1]))))
-        logger.info("ESN ridge selection (mean valid steps): %s",
-                    ", ".join(f"{r:g}: {s:.1f}" for r, s in zip(ridges, scores, strict=True)))
-        return ridges[int(np.argmax(scores))]
+        return select_by_valid_time(ridges, lambda r: self._run(warm, truth.shape[1], ridge_solve(gram, cross, r)),
+                                    truth, "ESN ridge", label=lambda r: f"{r:g}")
 
     def _draw_reservoir(self, dim: int, rng: np.random.Generator) -> None:
         n = self.n_units
@@ -242,25 +234,3 @@ class ESN:
         model.dt_, model.dim_, model.ridge_ = float(fitted["dt"]), int(fitted["dim"]), float(fitted["ridge"])
         return model
 
-
-def _ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:
-    """W_out of the ridge problem (ΦᵀΦ + ridge·I) W_outᵀ = ΦᵀU."""
-    with warnings.catch_warnings():
-        # A tiny ridge leaves the Gram matrix ill-conditioned by design; the solve is still what we want.
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        return scipy.linalg.solve(gram + ridge * np.eye(len(gram)), cross, assume_a="pos").T
-
-
-def _windows(data: list[np.ndarray], context: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Up to MAX_WINDOWS (context, future) pairs of equal lengths, spread evenly over the series."""
-    horizon = min(MAX_WINDOW_HORIZON, max(len(u) for u in data) - context)
-    usable = [u for u in data if len(u) >= context + horizon]
-    if horizon < 2 or not usable:
-        return [], []
-    per_series = max(1, MAX_WINDOWS // len(usable))
-    contexts, futures = [], []
-    for u in usable[:MAX_WINDOWS]:
-        for start in np.linspace(0, len(u) - context - horizon, per_series).astype(int):
-            contexts.append(u[start: start + context])
-            futures.append(u[start + context: start + context + horizon])
-    return contexts, futures
