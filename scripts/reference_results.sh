@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Remakes the reference results in leaderboard/results/ (the commands the committed files were made with).
-# Usage: bash scripts/reference_results.sh [baselines|esn|plrnn|transformer|transformer-global|all]
+# Usage: bash scripts/reference_results.sh [baselines|esn|ngrc|plrnn|transformer|transformer-global|all]
 # The learned torch models train for minutes per system on a CPU, so they are scored on SUBSET below
 # (and the global transformer is fitted on TRAIN_SYSTEMS, disjoint from it); the rest on every system of the
 # archive (106 under protocol 2). Each command replaces its file (--overwrite): results are re-made, never edited.
@@ -14,8 +14,8 @@ SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge,Lorenz84,MooreSpiegel,Newt
 TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottD,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,SprottF,Arneodo,LuChen,Hadley,ShimizuMorioka,LorenzStenflo
 
 case "${1:-all}" in
-  baselines|esn|plrnn|transformer|transformer-global|all) ;;
-  *) echo "usage: $0 [baselines|esn|plrnn|transformer|transformer-global|all]" >&2; exit 2 ;;
+  baselines|esn|ngrc|plrnn|transformer|transformer-global|all) ;;
+  *) echo "usage: $0 [baselines|esn|ngrc|plrnn|transformer|transformer-global|all]" >&2; exit 2 ;;
 esac
 [ -e "$ARCHIVE" ] || $DB data generate --config lyapunov --out "$ARCHIVE"   # matches data/manifests/lyapunov.json
 case "${1:-all}" in
@@ -23,6 +23,8 @@ case "${1:-all}" in
     for f in last-value mean periodic-naive; do $DB evaluate $f --data "$ARCHIVE" --out $OUT/$f-lyapunov.json --overwrite --quiet; done ;;&
   esn|all)
     $DB evaluate esn --data "$ARCHIVE" --out $OUT/esn-lyapunov.json --overwrite --quiet ;;&
+  ngrc|all)
+    $DB evaluate ngrc --data "$ARCHIVE" --out $OUT/ngrc-lyapunov.json --overwrite --quiet ;;&
   plrnn|all)
     $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --overwrite --quiet ;;&
   transformer|all)
