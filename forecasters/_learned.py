@@ -118,6 +118,16 @@ def ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray
         return scipy.linalg.solve(gram + ridge * np.eye(len(gram)), cross, assume_a="pos").T
 
 
+def holdout_split(data: list[np.ndarray], fraction: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Series to fit and held-out series to score on (the last `fraction` of them); a single series is cut
+    in time instead."""
+    if len(data) > 1:
+        n_held = max(1, round(fraction * len(data)))
+        return data[: len(data) - n_held], data[len(data) - n_held:]
+    cut = round((1 - fraction) * len(data[0]))
+    return [data[0][:cut]], [data[0][cut:]]
+
+
 def validation_windows(data: list[np.ndarray], context: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Up to MAX_WINDOWS (context, future) pairs of equal lengths, spread evenly over the series."""
     horizon = min(MAX_WINDOW_HORIZON, max(len(u) for u in data) - context)

@@ -89,6 +89,11 @@ class ESN:
         """A small configuration that fits in well under a second (for tests and smoke runs)."""
         return cls(**{**QUICK, **overrides})
 
+    @property
+    def fitted_params_(self) -> dict[str, float]:
+        """What fit chose on held-out data (recorded per system in results files)."""
+        return {"ridge": self.ridge_}
+
     # ------------------------------------------------------------------------------------------ training
 
     def fit(self, series: list[np.ndarray], *, dt: float) -> ESN:

@@ -57,6 +57,7 @@ from ._learned import (
     check_context_dim,
     check_fitted,
     check_series,
+    holdout_split,
     ridge_solve,
     select_by_valid_time,
     validation_windows,
@@ -90,6 +91,11 @@ class NGRC:
         """A fixed k and ridge, skipping the selection (for tests and smoke runs)."""
         return cls(**{**QUICK, **overrides})
 
+    @property
+    def fitted_params_(self) -> dict[str, float]:
+        """What fit chose on held-out data (recorded per system in results files)."""
+        return {"k": self.k_, "ridge": self.ridge_}
+
     # ------------------------------------------------------------------------------------------ training
 
     def fit(self, series: list[np.ndarray], *, dt: float) -> NGRC:
@@ -108,7 +114,7 @@ class NGRC:
         if len(ks) * len(ridges) == 1:
             self.k_, self.ridge_ = ks[0], ridges[0]
         else:
-            self.k_, self.ridge_ = self._select(ks, ridges, *self._split(data))
+            self.k_, self.ridge_ = self._select(ks, ridges, *holdout_split(data, self.validation_fraction))
         try:
             self.W_out_ = ridge_solve(*self._normal_equations(data, self.k_), self.ridge_)
         except np.linalg.LinAlgError:
@@ -131,14 +137,6 @@ class NGRC:
                                   f"ridge={self.ridge!r}, validation_fraction={self.validation_fraction}")
         # Ties in the selection go to the first candidate: fewest taps, then the largest ridge.
         return sorted(set(ks)), sorted(set(ridges), reverse=True)
-
-    def _split(self, data: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Series to fit and series to score on; a single series is cut in time instead."""
-        if len(data) > 1:
-            n_held = max(1, round(self.validation_fraction * len(data)))
-            return data[: len(data) - n_held], data[len(data) - n_held:]
-        cut = round((1 - self.validation_fraction) * len(data[0]))
-        return [data[0][:cut]], [data[0][cut:]]
 
     def _select(self, ks: list[int], ridges: list[float], fitted: list[np.ndarray],
                 held: list[np.ndarray]) -> tuple[int, float]:

@@ -92,6 +92,8 @@ class Record(_Model):
     # Metrics whose threshold was never crossed within the horizon: their value is the horizon, a lower bound.
     censored: list[str] = Field(default_factory=list)
     fit_seconds: float | None = None
+    # What fit chose on held-out data (the forecaster's `fitted_params_`: a ridge, a lookback), per system.
+    fitted_params: dict[str, bool | int | float | str | None] = Field(default_factory=dict)
     predict_seconds: float | None = None
     # The long free run of this initial condition (protocol 2), if the test split has them: its own status,
     # so that a forecaster too slow for it keeps its short-term scores; d_stsp and d_h come from it.

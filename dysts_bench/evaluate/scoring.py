@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from ..forecast.protocol import ForecasterError, as_context, as_series, check_prediction, clone, tags_of
+from ..forecast.protocol import (
+    ForecasterError,
+    as_context,
+    as_series,
+    check_prediction,
+    clone,
+    fitted_params,
+    tags_of,
+)
 from .long_term import d_h, d_stsp
 from .metrics import LONG_TERM, VALID_TIMES, WINDOW_NAMES, compute_metrics
 
@@ -124,7 +132,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     data = read_system(job)
     n_long = 0 if data.long is None else len(data.long)
     emit({"event": "data", "n_ics": len(data.test), "n_long": n_long})
-    fit_seconds = None
+    fit_seconds, chosen = None, {}  # zero-shot: one fit for all systems, made before
     if job.refit:
         model = clone(forecaster)
         if hasattr(model, "set_system"):
@@ -136,6 +144,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
             fitted = model.fit(as_series(data.train), dt=data.dt)
             if fitted is not model:
                 raise ForecasterError("fit did not return self")
+            chosen = fitted_params(model)
         except BaseException as exc:  # a forecaster's SystemExit or KeyboardInterrupt is its failure too
             message = f"fit failed: {_describe(exc)}"
             for ic in range(len(data.test)):
@@ -163,6 +172,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
             continue
         metrics = _metrics(truth, prediction, context, inputs, data.lyapunov_max)
         record = _record(job.system, ic, "ok", "", metrics, fit_seconds, seconds)
+        record["fitted_params"] = chosen
         record["censored"] = censored(metrics, job.horizon * data.dt * (data.lyapunov_max or 0.0))
         emit({"event": "record", "record": record})
     for ic in range(n_long):

@@ -13,6 +13,8 @@ Optional hooks the harness calls when a forecaster defines them:
   (oracles such as the perturbed-truth reference) require it; others may use public metadata from it
   (e.g. the period hint) and must work without it.
 - `get_params()`: the hyper-parameters, for classes whose constructor takes `**kwargs`.
+- `fitted_params_`: set by `fit`, a flat dict of what it chose on held-out data (a ridge, a lookback);
+  each record of the system carries it (`fitted_params` in the results file; see `fitted_params`).
 """
 
 from __future__ import annotations
@@ -147,3 +149,28 @@ def check_prediction(prediction: Any, horizon: int, dim: int, who: str = "predic
         raise ForecasterError(f"{who} returned {int(np.sum(~np.isfinite(arr)))} non-finite values "
                               f"(NaN or inf) out of {arr.size}")
     return arr.astype(np.float64, copy=False)
+
+
+MAX_FITTED_PARAMS = 32  # entries of `fitted_params_` kept per system; a results file stays small
+
+
+def fitted_params(forecaster: Any) -> dict[str, bool | int | float | str | None]:
+    """The forecaster's `fitted_params_` as JSON scalars ({} when it has none); anything else is refused."""
+    raw = getattr(forecaster, "fitted_params_", None)
+    if raw is None:
+        return {}
+    who = f"{type(forecaster).__name__}.fitted_params_"
+    if not isinstance(raw, dict) or len(raw) > MAX_FITTED_PARAMS:
+        raise ForecasterError(f"{who} must be a dict of at most {MAX_FITTED_PARAMS} entries, got a "
+                              f"{type(raw).__name__}")
+    out: dict[str, bool | int | float | str | None] = {}
+    for key, value in raw.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        short_text = isinstance(value, str) and len(value) <= 200
+        scalar = value is None or isinstance(value, bool | int | float) or short_text
+        if not isinstance(key, str) or len(key) > 64 or not scalar:
+            raise ForecasterError(f"{who}[{key!r:.70}]: keys must be names of at most 64 characters and values "
+                                  "numbers, booleans or short strings")
+        out[key] = value
+    return out
