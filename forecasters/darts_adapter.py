@@ -40,9 +40,9 @@ logger = logging.getLogger(__name__)
 
 # Defaults for the arguments darts requires without defaults (input/output chunks, regression lags).
 DEFAULT_CHUNKS = {"input_chunk_length": 32, "output_chunk_length": 8, "lags": 32}
-# Quiet, CPU, no files: the harness runs many fits; pass pl_trainer_kwargs to change any of these.
 # The lookbacks `lookback="auto"` chooses from (the grid of Zhang & Gilpin 2025).
 LOOKBACKS = (5, 25, 50, 75, 100, 200)
+# Quiet, CPU, no files: the harness runs many fits; pass pl_trainer_kwargs to change any of these.
 DEFAULT_TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
                    "logger": False, "enable_checkpointing": False}
 # Pinned memory only helps (and only works without a warning) with an accelerator.
@@ -238,4 +238,3 @@ def _lookback_of(model: Any) -> int:
         lags = getattr(model, "lags", {}).get("target", [-1])
         chunk = -min(lags)
     return int(chunk)
-

@@ -65,7 +65,7 @@ def test_lookback_is_chosen_and_recorded():
     assert f.fitted_params_["lookback"] in (4, 16, 32)
     assert f.fitted_params_["epochs"] == 1
     assert f.model_.input_chunk_length == f.fitted_params_["lookback"]
-    assert f.model_.output_chunk_length == 4 if f.lookback_ > 4 else 3   # always shorter than the lookback
+    assert f.model_.output_chunk_length == (4 if f.lookback_ > 4 else 3)   # always shorter than the lookback
     params = f.get_params()
     assert "model" not in params and params["lookback"] == [4, 16, 32]
     again = type(f)(**params)

@@ -381,11 +381,12 @@ def test_fitted_params_are_json_scalars_or_refused():
     from dysts_bench.forecast.protocol import fitted_params
 
     class Chose:
-        fitted_params_ = {"ridge": np.float64(1e-6), "k": 2, "note": "ok", "none": None}
+        def __init__(self, chosen):
+            self.fitted_params_ = chosen
 
-    assert fitted_params(Chose()) == {"ridge": 1e-6, "k": 2, "note": "ok", "none": None}
+    good = {"ridge": np.float64(1e-6), "k": 2, "note": "ok", "none": None}
+    assert fitted_params(Chose(good)) == {"ridge": 1e-6, "k": 2, "note": "ok", "none": None}
     assert fitted_params(object()) == {}
     for bad in ({"x": [1, 2]}, {"x": "y" * 500}, {1: 2}, [("k", 1)], {f"k{i}": i for i in range(100)}):
-        Chose.fitted_params_ = bad
         with pytest.raises(ForecasterError, match="fitted_params_"):
-            fitted_params(Chose())
+            fitted_params(Chose(bad))
