@@ -151,9 +151,12 @@ def mean_valid_steps(forecast: np.ndarray, truth: np.ndarray) -> float:
 
 
 def select_by_valid_time(candidates: Sequence[Candidate], forecast: Callable[[Candidate], np.ndarray],
-                         truth: np.ndarray, who: str, label: Callable[[Candidate], str] = str) -> Candidate:
-    """The candidate whose closed-loop forecasts of held-out windows stay valid longest on average (the
-    first one on ties); `forecast(candidate)` gives forecasts shaped like the (B, T, dim) `truth`."""
+                         truth: np.ndarray, who: str, label: Callable[[Candidate], str] = str,
+                         within: float = 0.0) -> Candidate:
+    """The candidate whose closed-loop forecasts of held-out windows stay valid longest on average;
+    `forecast(candidate)` gives forecasts shaped like the (B, T, dim) `truth`. The first candidate scoring
+    at least (1 − within) times the best wins: with candidates ordered simplest first, `within` trades a
+    little held-out skill for parsimony (0: the best, the first one on ties)."""
     scores = []
     for candidate in candidates:
         try:
@@ -162,7 +165,8 @@ def select_by_valid_time(candidates: Sequence[Candidate], forecast: Callable[[Ca
             scores.append(-1.0)
     logger.info("%s selection (mean valid steps): %s", who,
                 ", ".join(f"{label(c)}: {s:.1f}" for c, s in zip(candidates, scores, strict=True)))
-    return candidates[int(np.argmax(scores))]
+    best = max(scores)
+    return candidates[next(i for i, s in enumerate(scores) if s >= best - within * abs(best))]
 
 
 # --------------------------------------------------------------------------------------------------- torch

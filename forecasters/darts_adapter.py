@@ -33,6 +33,7 @@ from ._learned import (
     check_series,
     holdout_split,
     select_by_valid_time,
+    torch_threads,
     validation_windows,
 )
 
@@ -55,7 +56,9 @@ class DartsForecaster:
     `DartsForecaster(model="NLinear", n_epochs=20)` builds `darts.models.NLinearModel(n_epochs=20, ...)`,
     filling in `input_chunk_length=32`, `output_chunk_length=8` (torch models) or `lags=32` (regression
     models) when the model requires them and they are not given, and `random_state=seed`. darts' own
-    `model` argument of the recurrent models (BlockRNN, RNN: "LSTM", "GRU") is given as `rnn`.
+    `model` argument of the recurrent models (BlockRNN, RNN: "LSTM", "GRU") is given as `rnn`. Torch
+    models run on `n_threads` intra-op threads (1: small models lose more to thread synchronization than
+    they gain, and `evaluate --workers` then uses the cores; None leaves torch's setting).
     """
 
     name = "darts"
@@ -63,7 +66,8 @@ class DartsForecaster:
 
     def __init__(self, model: str = "NLinear", seed: int = 0, scale: bool = True,
                  lookback: int | list[int] | str | None = None, validation_fraction: float = 0.2,
-                 patience: int = 5, max_samples_per_ts: int | None = None, **model_kwargs: Any):
+                 patience: int = 5, max_samples_per_ts: int | None = None, n_threads: int | None = 1,
+                 **model_kwargs: Any):
         self.model = model
         self.seed = seed
         self.scale = scale
@@ -71,13 +75,14 @@ class DartsForecaster:
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.max_samples_per_ts = max_samples_per_ts
+        self.n_threads = n_threads
         self.model_kwargs = model_kwargs
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments, the darts model's own included."""
         return {"model": self.model, "seed": self.seed, "scale": self.scale, "lookback": self.lookback,
                 "validation_fraction": self.validation_fraction, "patience": self.patience,
-                "max_samples_per_ts": self.max_samples_per_ts, **self.model_kwargs}
+                "max_samples_per_ts": self.max_samples_per_ts, "n_threads": self.n_threads, **self.model_kwargs}
 
     @property
     def fitted_params_(self) -> dict[str, int]:
@@ -87,6 +92,10 @@ class DartsForecaster:
     def fit(self, series: list[np.ndarray], *, dt: float) -> DartsForecaster:
         """Builds the darts model (choosing its lookback on held-out data if asked) and fits it."""
         cls, is_torch = _model_class(self.model)
+        with torch_threads(self.n_threads if is_torch else None):
+            return self._fit(cls, is_torch, series, dt)
+
+    def _fit(self, cls: type, is_torch: bool, series: list[np.ndarray], dt: float) -> DartsForecaster:
         check_series(series, f"DartsForecaster({self.model})")
         self.scaler_ = Standardizer.fit(series) if self.scale else None
         data = [self._scaled(np.asarray(s, dtype=float)) for s in series]
@@ -123,7 +132,8 @@ class DartsForecaster:
         """The darts model's forecast from the context, in the original units."""
         check_fitted(self, "model_")
         check_context_dim(context, self.dim_, f"DartsForecaster({self.model})")
-        forecast = self._forecast(self.model_, [self._scaled(context)], horizon)[0]
+        with torch_threads(self.n_threads if _model_class(self.model)[1] else None):
+            forecast = self._forecast(self.model_, [self._scaled(context)], horizon)[0]
         return forecast if self.scaler_ is None else self.scaler_.inverse(forecast)
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Remakes the reference results in leaderboard/results/ (the commands the committed files were made with).
-# Usage: bash scripts/reference_results.sh [baselines|esn|ngrc|plrnn|transformer|transformer-global|all]
+# Torch models train on one thread each (two threads on two cores ran 3x slower): --workers 2 uses both cores.
+# Usage: bash scripts/reference_results.sh [baselines|esn|ngrc|sindy|nlinear|dlinear|plrnn|transformer|transformer-global|deep|all]
 # The learned torch models train for minutes per system on a CPU, so they are scored on SUBSET below
 # (and the global transformer is fitted on TRAIN_SYSTEMS, disjoint from it); the rest on every system of the
-# archive (106 under protocol 2). Each command replaces its file (--overwrite): results are re-made, never edited.
+# archive (106 under protocol 2). The darts deep models (`deep`: nbeats nhits tide tcn lstm darts-transformer)
+# are scored on the core subset (data/subsets/core.yaml). Each command replaces its file (--overwrite):
+# results are re-made, never edited.
 set -euo pipefail
 unset PYTHONDONTWRITEBYTECODE
 cd "$(dirname "$0")/.."
@@ -14,8 +17,9 @@ SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge,Lorenz84,MooreSpiegel,Newt
 TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottD,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,SprottF,Arneodo,LuChen,Hadley,ShimizuMorioka,LorenzStenflo
 
 case "${1:-all}" in
-  baselines|esn|ngrc|plrnn|transformer|transformer-global|all) ;;
-  *) echo "usage: $0 [baselines|esn|ngrc|plrnn|transformer|transformer-global|all]" >&2; exit 2 ;;
+  baselines|esn|ngrc|sindy|nlinear|dlinear|plrnn|transformer|transformer-global|deep|all) ;;
+  *) echo "usage: $0 [baselines|esn|ngrc|sindy|nlinear|dlinear|plrnn|transformer|transformer-global|deep|all]" >&2
+     exit 2 ;;
 esac
 [ -e "$ARCHIVE" ] || $DB data generate --config lyapunov --out "$ARCHIVE"   # matches data/manifests/lyapunov.json
 case "${1:-all}" in
@@ -25,6 +29,16 @@ case "${1:-all}" in
     $DB evaluate esn --data "$ARCHIVE" --out $OUT/esn-lyapunov.json --overwrite --quiet ;;&
   ngrc|all)
     $DB evaluate ngrc --data "$ARCHIVE" --out $OUT/ngrc-lyapunov.json --overwrite --quiet ;;&
+  sindy|all)
+    $DB evaluate sindy --data "$ARCHIVE" --out $OUT/sindy-lyapunov.json --workers 2 --overwrite --quiet ;;&
+  nlinear|all)
+    $DB evaluate nlinear --data "$ARCHIVE" --out $OUT/nlinear-lyapunov.json --workers 2 --overwrite --quiet ;;&
+  dlinear|all)
+    $DB evaluate dlinear --data "$ARCHIVE" --out $OUT/dlinear-lyapunov.json --workers 2 --overwrite --quiet ;;&
+  deep|all)
+    for f in nbeats nhits tide tcn lstm darts-transformer; do
+      $DB evaluate $f --data "$ARCHIVE" --systems @core --out $OUT/$f-lyapunov-core.json --workers 2 --overwrite --quiet
+    done ;;&
   plrnn|all)
     $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --overwrite --quiet ;;&
   transformer|all)

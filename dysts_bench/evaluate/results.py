@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import DystsBenchError
+from .recovery import MAX_TERMS
 
 SCHEMA_VERSION = 1
 # The evaluation protocol results are made under (docs/protocol.md); files of different protocols are never
@@ -81,6 +82,35 @@ class Environment(_Model):
     command: str = ""
 
 
+class Term(_Model):
+    """One identified term: `coefficient` times the monomial Π x_k^exponents[k] in equation `equation`."""
+
+    equation: int = Field(ge=0)
+    exponents: list[int] = Field(max_length=64)
+    coefficient: float
+
+    @field_validator("exponents")
+    @classmethod
+    def _small_powers(cls, exponents: list[int]) -> list[int]:
+        if any(not 0 <= e <= 16 for e in exponents):
+            raise ValueError("exponents must lie between 0 and 16")
+        return exponents
+
+
+class Recovery(_Model):
+    """Equation recovery of the identified terms against the system's true equations (evaluate/recovery.py)."""
+
+    status: Literal["ok", "not_polynomial", "mismatch", "too_many_terms"]
+    message: str = ""
+    n_true: int | None = None
+    n_identified: int | None = None
+    n_correct: int | None = None
+    precision: float | None = None
+    recall: float | None = None
+    coefficient_error: float | None = None
+    max_term_error: float | None = None
+
+
 class Record(_Model):
     """One forecast: a system and one test initial condition."""
 
@@ -95,6 +125,9 @@ class Record(_Model):
     # What fit chose on held-out data (the forecaster's `fitted_params_`: a ridge, a lookback), per system.
     fitted_params: dict[str, bool | int | float | str | None] = Field(default_factory=dict)
     predict_seconds: float | None = None
+    # Equation learners: the identified polynomial (at most recovery.MAX_TERMS terms) and its recovery score.
+    equations: list[Term] | None = Field(default=None, max_length=MAX_TERMS)
+    recovery: Recovery | None = None
     # The long free run of this initial condition (protocol 2), if the test split has them: its own status,
     # so that a forecaster too slow for it keeps its short-term scores; d_stsp and d_h come from it.
     long_status: Status | None = None

@@ -29,10 +29,12 @@ from ..forecast.protocol import (
     check_prediction,
     clone,
     fitted_params,
+    identified_equations,
     tags_of,
 )
 from .long_term import d_h, d_stsp
 from .metrics import LONG_TERM, VALID_TIMES, WINDOW_NAMES, compute_metrics
+from .recovery import MAX_TERMS, mismatch, recovery, reproduces, terms_of
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -132,7 +134,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     data = read_system(job)
     n_long = 0 if data.long is None else len(data.long)
     emit({"event": "data", "n_ics": len(data.test), "n_long": n_long})
-    fit_seconds, chosen = None, {}  # zero-shot: one fit for all systems, made before
+    fit_seconds, chosen, identified = None, {}, None  # zero-shot: one fit for all systems, made before
     if job.refit:
         model = clone(forecaster)
         if hasattr(model, "set_system"):
@@ -145,6 +147,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
             if fitted is not model:
                 raise ForecasterError("fit did not return self")
             chosen = fitted_params(model)
+            identified = identified_equations(model, len(data.sigma))
         except BaseException as exc:  # a forecaster's SystemExit or KeyboardInterrupt is its failure too
             message = f"fit failed: {_describe(exc)}"
             for ic in range(len(data.test)):
@@ -156,6 +159,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
         forecaster = model
     emit({"event": "fitted", "seconds": fit_seconds})
     inputs = {"dt": data.dt, "sigma": data.sigma}
+    equations = _Equations(job, data, identified) if identified is not None else None
     for ic, trajectory in enumerate(data.test):
         context = trajectory[: job.context]
         truth = trajectory[job.context: job.context + job.horizon]
@@ -173,10 +177,42 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
         metrics = _metrics(truth, prediction, context, inputs, data.lyapunov_max)
         record = _record(job.system, ic, "ok", "", metrics, fit_seconds, seconds)
         record["fitted_params"] = chosen
+        if equations is not None:
+            record.update(equations.entries(context, prediction))
         record["censored"] = censored(metrics, job.horizon * data.dt * (data.lyapunov_max or 0.0))
         emit({"event": "record", "record": record})
     for ic in range(n_long):
         emit(_long_run(forecaster, job, data, ic))
+
+
+class _Equations:
+    """The identified equations of an equation learner and their recovery score, for each ok record.
+
+    The score counts only if the equations reproduce the forecaster's first successful forecast: an
+    equation learner cannot claim terms it does not forecast with.
+    """
+
+    def __init__(self, job: Job, data: SystemData, field: Any):
+        self.field, self.dt, self.sigma = field, data.dt, data.sigma
+        self.terms = terms_of(field)
+        self.recovery: dict[str, Any] | None = None
+        if len(self.terms) > MAX_TERMS:
+            self.recovery = {"status": "too_many_terms",
+                             "message": f"{len(self.terms)} identified terms, more than {MAX_TERMS} kept"}
+            self.terms = None
+        else:
+            from ..system import get_system
+
+            self.score = recovery(get_system(job.system, data.version), field)
+
+    def entries(self, context: np.ndarray, prediction: np.ndarray) -> dict[str, Any]:
+        """The record's `equations` and `recovery`."""
+        if self.recovery is None:
+            matches = reproduces(self.field, context[-1], prediction, self.dt, self.sigma)
+            self.recovery = self.score if matches else mismatch(
+                "integrating the identified equations from the context's last state does not reproduce the "
+                "forecast: they are not what the forecaster forecasts with")
+        return {"equations": self.terms, "recovery": self.recovery}
 
 
 def _long_run(forecaster: Any, job: Job, data: SystemData, ic: int) -> dict[str, Any]:

@@ -15,6 +15,9 @@ Optional hooks the harness calls when a forecaster defines them:
 - `get_params()`: the hyper-parameters, for classes whose constructor takes `**kwargs`.
 - `fitted_params_`: set by `fit`, a flat dict of what it chose on held-out data (a ridge, a lookback);
   each record of the system carries it (`fitted_params` in the results file; see `fitted_params`).
+- `identified_equations_`: set by `fit` of an equation learner, the polynomial vector field it forecasts
+  with (a `dysts_bench.integrate.polynomial.PolynomialField`); the harness scores it against the system's
+  true equations (evaluate/recovery.py) once it has checked that it reproduces the forecasts.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 from ..errors import DystsBenchError
 
 if TYPE_CHECKING:
+    from ..integrate.polynomial import PolynomialField
     from ..system import System
 
 
@@ -174,3 +178,17 @@ def fitted_params(forecaster: Any) -> dict[str, bool | int | float | str | None]
                                   "numbers, booleans or short strings")
         out[key] = value
     return out
+
+
+def identified_equations(forecaster: Any, dim: int) -> PolynomialField | None:
+    """The forecaster's `identified_equations_` (None when it has none), checked to be a `dim`-D field."""
+    from ..integrate.polynomial import PolynomialField
+
+    raw = getattr(forecaster, "identified_equations_", None)
+    if raw is None:
+        return None
+    who = f"{type(forecaster).__name__}.identified_equations_"
+    if not isinstance(raw, PolynomialField) or raw.dim != dim:
+        raise ForecasterError(f"{who} must be a {dim}-D dysts_bench.integrate.polynomial.PolynomialField, got "
+                              f"{type(raw).__name__}")
+    return raw

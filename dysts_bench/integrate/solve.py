@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -13,10 +13,18 @@ from ..errors import IntegrationError
 from . import kernels
 from .tableaus import TABLEAUS
 
-if TYPE_CHECKING:
-    from ..system import System
-
 _EMPTY = np.zeros(0)
+
+
+class VectorField(Protocol):
+    """What `integrate` needs of a system: a registry `System`, or e.g. a learned `PolynomialField`."""
+
+    name: str
+    dim: int
+    rhs_function: Any            # the jitted rhs(x, t, p, out) over pointers (compile/modules.py)
+    param_array: np.ndarray
+    delay_lags: dict[str, float]
+    initial_condition: np.ndarray
 
 
 class Status(enum.IntEnum):
@@ -59,7 +67,7 @@ def output_times(t_end: float, dt_out: float, start: float = 0.0) -> np.ndarray:
 
 
 def integrate(
-    system: System,
+    system: VectorField,
     y0: np.ndarray | None = None,
     *,
     t_end: float,
@@ -114,7 +122,7 @@ def integrate(
     )
 
 
-def _initial_states(system: System, y0: np.ndarray | None) -> tuple[bool, np.ndarray]:
+def _initial_states(system: VectorField, y0: np.ndarray | None) -> tuple[bool, np.ndarray]:
     """(whether a single state was given, the states as a C-contiguous (batch, dim) float array)."""
     arr = system.initial_condition if y0 is None else np.asarray(y0, dtype=float)
     if arr.ndim not in (1, 2) or arr.shape[-1] != system.dim:
@@ -123,4 +131,5 @@ def _initial_states(system: System, y0: np.ndarray | None) -> tuple[bool, np.nda
         )
     if not np.all(np.isfinite(arr)):
         raise IntegrationError(f"{system.name}: y0 holds non-finite values")
-    return arr.ndim == 1, np.ascontiguousarray(arr.reshape(-1, system.dim))
+    # A copy: the kernel's signature takes writable arrays, and a caller's read-only view must work too.
+    return arr.ndim == 1, np.array(arr.reshape(-1, system.dim), dtype=float, order="C")

@@ -24,6 +24,7 @@ from .columns import format_number, format_significant
 from .dataset_info import dataset_entries
 from .equations import equation_lines
 from .links import doi_url, safe_url
+from .recovery import Identified, identified, identified_lines, recovery_summary, recovery_table
 from .systems_info import (
     complexity_point,
     flags,
@@ -114,7 +115,8 @@ def _attractor_key(system: System) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def system_page(site: Site, system: System, boards: Sequence[Board], points: dict, order: int) -> None:
+def system_page(site: Site, system: System, boards: Sequence[Board], points: dict, order: int,
+                recovered: Sequence[Identified] = ()) -> None:
     """A system's page: equations, parameters, invariants, attractor, complexity-entropy plane, ranking."""
     name = system.name
     equations = site.figure(f"figures/equations/{name}-{system.spec_hash[:16]}.svg",
@@ -135,7 +137,20 @@ def system_page(site: Site, system: System, boards: Sequence[Board], points: dic
               initial_condition=", ".join(parameter_text(v) for v in spec.initial_condition),
               invariants=invariant_rows(system.invariants), about=invariants_about(system.invariants),
               lyapunov_time=_lyapunov_time(system), attractor=attractor, plane=plane,
-              ranking=system_ranking_table(name, boards, lambda h: f"../{h}"))
+              ranking=system_ranking_table(name, boards, lambda h: f"../{h}"),
+              recovery=[_recovery_view(it, system) for it in recovered if it.system == name])
+
+
+def _recovery_view(it: Identified, system: System) -> dict[str, Any]:
+    """What the system page shows of one forecaster's identified equations."""
+    r = it.recovery
+    scores = ""
+    if r.status == "ok":
+        scores = (f"{r.n_correct} of {r.n_true} true terms found, {r.n_identified} identified; precision "
+                  f"{format_number(r.precision or 0.0, 2)}, recall {format_number(r.recall or 0.0, 2)}, coefficient "
+                  f"error {format_number(r.coefficient_error or 0.0, 3)}")
+    return {"forecaster": it.forecaster, "href": it.href, "status": r.status, "message": r.message,
+            "scores": scores, "lines": identified_lines(it.equations, system.state_names) if it.equations else []}
 
 
 def _lyapunov_time(system: System) -> str:
@@ -201,8 +216,12 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
     for board in boards:
         for e in board.own_entries:
             forecaster_page(site, board, e, system_href, registry_lyap)
+    recovered = [it for b in boards for e in b.own_entries for it in identified(e.results, e.href)]
     for name in tqdm(pages, desc="system pages", unit="system", disable=not progress):
-        system_page(site, by_name[name], boards, points, order)
+        system_page(site, by_name[name], boards, points, order, recovered)
+    site.page("recovery.html", "recovery.html.j2", page="recovery",
+              summary=recovery_summary(recovered, lambda h: h),
+              table=recovery_table(recovered, lambda n: system_href(n, "systems/"), lambda h: h))
 
     site.page("index.html", "index.html.j2", page="leaderboard", boards=boards,
               tables=[board_table(b, i) for i, b in enumerate(boards)])

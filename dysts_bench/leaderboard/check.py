@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.manifest import MANIFEST_DIR, identity_hash
+from ..evaluate.recovery import field_of, recovery
 from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Results, load_results
 from ..evaluate.summary import summarize_records
-from ..system import list_systems
+from ..system import get_system, list_systems
 
 # The fix for any summary that does not follow from the records.
 REGENERATE = "write the file with `dysts-bench evaluate` rather than editing it"
@@ -198,6 +199,38 @@ def _summary_problems(results: Results) -> list[str]:
     return problems
 
 
+def _recovery_problems(results: Results) -> list[str]:
+    """Each record's equation-recovery score against the one recomputed from its equations and the spec."""
+    problems, recomputed = [], {}
+    for r in results.records:
+        if r.recovery is None or r.recovery.status not in ("ok", "not_polynomial"):
+            continue
+        where = f"records[{r.system!r}, ic {r.ic}].recovery"
+        if r.equations is None:
+            problems.append(f"{where}: a recovery score without the identified equations: {REGENERATE}")
+            continue
+        key = (r.system, json.dumps([t.model_dump() for t in r.equations]))
+        if key not in recomputed:
+            summary = results.systems.get(r.system)
+            system = get_system(r.system, summary.version if summary else None)
+            if any(t.equation >= system.dim or len(t.exponents) != system.dim for t in r.equations):
+                recomputed[key] = None
+            else:
+                recomputed[key] = recovery(system, field_of(r.equations, system.dim))
+        expected = recomputed[key]
+        if expected is None:
+            problems.append(f"{where}: its equations do not fit the {r.system} system's dimension: {REGENERATE}")
+            continue
+        given = r.recovery.model_dump()
+        if given["status"] != expected["status"]:
+            problems.append(f"{where}.status = {given['status']!r}, but the equations give "
+                            f"{expected['status']!r}: {REGENERATE}")
+            continue
+        numbers = {k: v for k, v in expected.items() if k not in ("status", "message")}
+        problems += _compare(where, {k: given[k] for k in numbers}, numbers, source="the equations")
+    return problems
+
+
 def _protocol_problems(results: Results) -> list[str]:
     if results.protocol == PROTOCOL:
         return []
@@ -211,7 +244,7 @@ def results_problems(results: Results, *, known: Mapping[str, KnownDataset] | No
     """Every inconsistency of a (schema-valid) results file, one message each naming the field; [] if none."""
     known = known_manifests() if known is None else known
     return (_protocol_problems(results) + _dataset_problems(results, known) + _record_problems(results)
-            + _summary_problems(results))
+            + _summary_problems(results) + _recovery_problems(results))
 
 
 def check_file(path: str | Path, *, manifests: str | Path = MANIFEST_DIR,
