@@ -145,7 +145,8 @@ def validation_windows(data: list[np.ndarray], context: int) -> tuple[list[np.nd
 
 def mean_valid_steps(forecast: np.ndarray, truth: np.ndarray) -> float:
     """The mean number of steps (B, T, dim) standardized forecasts stay within VALID_ERROR of the truth."""
-    error = np.sqrt(np.mean((forecast - truth) ** 2, axis=-1))  # (window, time), in std units
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged forecast's error is inf or NaN: invalid
+        error = np.sqrt(np.mean((forecast - truth) ** 2, axis=-1))  # (window, time), in std units
     invalid = ~(error <= VALID_ERROR)  # NaN counts as invalid
     return float(np.mean(np.where(invalid.any(axis=1), invalid.argmax(axis=1), truth.shape[1])))
 

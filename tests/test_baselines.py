@@ -130,7 +130,8 @@ def test_darts_adapter_forecasts_a_sine():
     forecast = f.fit(as_series([wave[:500]]), dt=0.1).predict(as_context(wave[400:500]), 100)
     np.testing.assert_allclose(forecast, wave[500:], atol=1e-3)
     assert f.get_params() == {"model": "LinearRegressionModel", "seed": 0, "scale": True, "lookback": None,
-                              "validation_fraction": 0.2, "patience": 5, "max_samples_per_ts": None, "lags": 10}
+                              "validation_fraction": 0.2, "patience": 5, "max_samples_per_ts": None, "n_threads": 1,
+                              "lags": 10}
     assert f.fitted_params_ == {"lookback": 10}
 
 

@@ -132,3 +132,17 @@ def test_the_site_shows_the_recovery_track(sindy_results, demo_archive, tmp_path
     assert "Equation recovery" in page and "Lorenz" in page and "sindy" in page
     system = (tmp_path / "site" / "systems" / "Lorenz.html").read_text()
     assert "Equation recovery" in system and "dx/dt = " in system
+
+
+def test_the_comparison_table_summarizes_results_over_the_systems_given(sindy_results, demo_archive, capsys):
+    from dysts_bench.cli import main
+    from dysts_bench.leaderboard.compare import compare
+
+    path = demo_archive.parent / "results" / "sindy.json"
+    rows, floors = compare([path], ["Lorenz", "Rossler"])
+    assert [(r.forecaster, r.covered, r.failed) for r in rows] == [("sindy", 1, 0)]
+    assert rows[0].medians["vpt"] == sindy_results.systems["Lorenz"].metrics["vpt"]
+    assert floors["d_stsp"] == sindy_results.systems["Lorenz"].floors["d_stsp"]
+    assert main(["leaderboard", "table", "--results", str(path), "--systems", "Lorenz,Rossler"]) == 0
+    out = capsys.readouterr().out
+    assert "| `sindy` | per-system | 1 of 2 |" in out and "truth vs truth" in out

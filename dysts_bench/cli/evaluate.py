@@ -56,15 +56,10 @@ def _positive(kind: type) -> Any:
 
 
 def _split(text: str | None) -> list[str] | None:
-    """Comma-separated names, with @NAME expanded to a committed subset's systems."""
-    if not text:
-        return None
-    from ..data.subsets import load_subset
+    """Comma-separated names, with @NAME expanded to a committed subset's systems (None if not given)."""
+    from ..data.subsets import system_names
 
-    names = []
-    for item in (s.strip() for s in text.split(",") if s.strip()):
-        names += load_subset(item[1:]) if item.startswith("@") else [item]
-    return names
+    return system_names(text) if text else None
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -42,6 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the archive the files were scored on: also recompute the truth-vs-truth floors from it")
     p.set_defaults(func=_check)
 
+    p = verbs.add_parser("table", help="print one comparison table of results files on a set of systems",
+                         description="Print a markdown table of results files summarized over the systems "
+                                     "given (e.g. @core): median VPT, D_stsp and D_H over systems, fit time and "
+                                     "failures, best VPT first, with the truth-vs-truth floors. The tables in "
+                                     "docs/forecasters.md are made by it.")
+    p.add_argument("--results", type=Path, default=Path("leaderboard/results"),
+                   help="folder of results files (*.json), or one file; default leaderboard/results")
+    p.add_argument("--systems", help="comma-separated systems or @NAME for a committed subset (e.g. @core); "
+                                     "default: each file's own systems")
+    p.set_defaults(func=_table)
+
 
 def _build(args: argparse.Namespace) -> int:
     from ..leaderboard.build import build_site
@@ -60,6 +71,21 @@ def _build(args: argparse.Namespace) -> int:
             pass
         finally:
             server.server_close()
+    return 0
+
+
+def _table(args: argparse.Namespace) -> int:
+    from ..data.subsets import system_names
+    from ..leaderboard.compare import compare, markdown
+
+    paths = sorted(args.results.glob("*.json")) if args.results.is_dir() else [args.results]
+    systems = system_names(args.systems) if args.systems else None
+    try:
+        rows, floors = compare(paths, systems)
+    except ResultsError as exc:
+        print(printable(f"error: {exc}"), file=sys.stderr)
+        return 1
+    print(markdown(rows, floors, len(systems) if systems else None))
     return 0
 
 

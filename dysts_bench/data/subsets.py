@@ -88,3 +88,11 @@ def load_subset(name: str) -> list[str]:
         known = sorted(p.stem for p in SUBSET_DIR.glob("*.yaml"))
         raise DataError(f"no subset {name!r} in {SUBSET_DIR}; the committed ones: {', '.join(known) or 'none'}")
     return list(yaml.safe_load(path.read_text())["systems"])
+
+
+def system_names(text: str) -> list[str]:
+    """Comma-separated system names, with @NAME expanded to a committed subset's systems."""
+    names = []
+    for item in (s.strip() for s in text.split(",") if s.strip()):
+        names += load_subset(item[1:]) if item.startswith("@") else [item]
+    return names

@@ -1,0 +1,75 @@
+"""One table of every results file on a set of systems (e.g. the core subset): the comparison the docs print,
+re-made from the committed results by `dysts-bench leaderboard table`, never typed in by hand."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..evaluate.results import LONG_TERM, Results, load_results
+from ..evaluate.summary import summarize_records
+from .columns import format_number
+
+METRICS = ("vpt", "d_stsp", "d_h")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One results file summarized over the systems it shares with the requested set."""
+
+    forecaster: str
+    mode: str
+    file: str
+    covered: int                       # requested systems the file has records for
+    medians: dict[str, float | None]   # median over the covered systems of each system's median
+    fit_seconds: float | None          # median over systems of the fit time
+    failed: int                        # forecasts (system, initial condition) not ok
+
+
+def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tuple[list[Row], dict[str, float | None]]:
+    """Rows of the files over `systems` (all of each file's if None), best median VPT first, and the median
+    truth-vs-truth floors of the long-term statistics over the same systems."""
+    rows, widest = [], None
+    for path in paths:
+        results = load_results(path)
+        wanted = set(results.systems) if systems is None else set(systems) & set(results.systems)
+        if not wanted:
+            continue
+        records = [r for r in results.records if r.system in wanted]
+        _, summary = summarize_records(records)
+        fits = {r.system: r.fit_seconds for r in records if r.fit_seconds is not None}
+        rows.append(Row(results.forecaster.name, results.mode, path.name, len(wanted),
+                        {m: summary.median.get(m) for m in METRICS},
+                        statistics.median(fits.values()) if fits else None,
+                        sum(r.status != "ok" for r in records)))
+        if widest is None or len(wanted) > len(widest[1]):
+            widest = (results, wanted)
+    rows.sort(key=lambda r: (r.medians["vpt"] is None, -(r.medians["vpt"] or 0.0), r.forecaster))
+    return rows, {} if widest is None else _floors(*widest)
+
+
+def _floors(results: Results, systems: set[str]) -> dict[str, float | None]:
+    """The median truth-vs-truth floors over `systems` (the dataset's: every file on it has the same)."""
+    values = {m: [f for s in systems if (f := results.systems[s].floors.get(m)) is not None] for m in LONG_TERM}
+    return {m: statistics.median(v) if v else None for m, v in values.items()}
+
+
+def markdown(rows: Sequence[Row], floors: dict[str, float | None], n_systems: int | None) -> str:
+    """The rows as a markdown table, with the floors in a last line."""
+    of = f" of {n_systems}" if n_systems else ""
+    lines = ["| forecaster | mode | systems | median VPT (τ, ε = 0.5) | D_stsp | D_H | fit per system (median) "
+             "| failed forecasts |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        vpt, stsp, dh = (_number(r.medians[m], d) for m, d in zip(METRICS, (2, 2, 3), strict=True))
+        fit = "—" if r.fit_seconds is None else "< 0.1 s" if r.fit_seconds < 0.1 else f"{r.fit_seconds:.1f} s"
+        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {stsp} | {dh} | {fit} | {r.failed} |")
+    if floors:
+        lines.append(f"| truth vs truth (floor) | | | | {_number(floors.get('d_stsp'), 2)} | "
+                     f"{_number(floors.get('d_h'), 3)} | | |")
+    return "\n".join(lines)
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "—" if value is None else format_number(value, digits)
