@@ -141,7 +141,13 @@ def test_the_comparison_table_summarizes_results_over_the_systems_given(sindy_re
     path = demo_archive.parent / "results" / "sindy.json"
     rows, floors = compare([path], ["Lorenz", "Rossler"])
     assert [(r.forecaster, r.covered, r.failed) for r in rows] == [("sindy", 1, 0)]
-    assert rows[0].medians["vpt"] == sindy_results.systems["Lorenz"].metrics["vpt"]
+    assert rows[0].medians["vpt"] == sindy_results.systems["Lorenz"].metrics["vpt"] == rows[0].vpt_failed_zero
+    failing = sindy_results.model_copy(deep=True)
+    for r in failing.records:
+        r.status = "invalid"
+    failing_path = demo_archive.parent / "failing.json"
+    failing_path.write_text(failing.model_dump_json())
+    assert compare([failing_path])[0][0].vpt_failed_zero == 0.0
     assert floors["d_stsp"] == sindy_results.systems["Lorenz"].floors["d_stsp"]
     assert main(["leaderboard", "table", "--results", str(path), "--systems", "Lorenz,Rossler"]) == 0
     out = capsys.readouterr().out

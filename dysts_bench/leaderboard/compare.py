@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..evaluate.results import LONG_TERM, Results, load_results
+from ..evaluate.results import LONG_TERM, Record, Results, load_results
 from ..evaluate.summary import summarize_records
 from .columns import format_number
 
@@ -24,6 +24,7 @@ class Row:
     file: str
     covered: int                       # requested systems the file has records for
     medians: dict[str, float | None]   # median over the covered systems of each system's median
+    vpt_failed_zero: float | None      # the same median VPT with every failed forecast counted as 0 τ
     fit_seconds: float | None          # median over systems of the fit time
     failed: int                        # forecasts (system, initial condition) not ok
 
@@ -41,13 +42,26 @@ def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tupl
         _, summary = summarize_records(records)
         fits = {r.system: r.fit_seconds for r in records if r.fit_seconds is not None}
         rows.append(Row(results.forecaster.name, results.mode, path.name, len(wanted),
-                        {m: summary.median.get(m) for m in METRICS},
+                        {m: summary.median.get(m) for m in METRICS}, _vpt_failed_zero(records),
                         statistics.median(fits.values()) if fits else None,
                         sum(r.status != "ok" for r in records)))
         if widest is None or len(wanted) > len(widest[1]):
             widest = (results, wanted)
     rows.sort(key=lambda r: (r.medians["vpt"] is None, -(r.medians["vpt"] or 0.0), r.forecaster))
     return rows, {} if widest is None else _floors(*widest)
+
+
+def _vpt_failed_zero(records: Sequence[Record]) -> float | None:
+    """The median over systems of each system's median VPT, a forecast that failed counting as 0 τ.
+
+    The leaderboard's medians are over successful forecasts, so a model that fails where it is hard can
+    look better than one that always answers; this view does not reward failing."""
+    by_system: dict[str, list[float]] = {}
+    for r in records:
+        value = r.metrics.get("vpt") if r.status == "ok" else 0.0
+        if value is not None:
+            by_system.setdefault(r.system, []).append(value)
+    return statistics.median(statistics.median(v) for v in by_system.values()) if by_system else None
 
 
 def _floors(results: Results, systems: set[str]) -> dict[str, float | None]:
@@ -59,14 +73,16 @@ def _floors(results: Results, systems: set[str]) -> dict[str, float | None]:
 def markdown(rows: Sequence[Row], floors: dict[str, float | None], n_systems: int | None) -> str:
     """The rows as a markdown table, with the floors in a last line."""
     of = f" of {n_systems}" if n_systems else ""
-    lines = ["| forecaster | mode | systems | median VPT (τ, ε = 0.5) | D_stsp | D_H | fit per system (median) "
-             "| failed forecasts |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| forecaster | mode | systems | median VPT (τ, ε = 0.5) | VPT, failed as 0 τ | D_stsp | D_H "
+             "| fit per system (median) | failed forecasts |", "|" + " --- |" * 9]
     for r in rows:
         vpt, stsp, dh = (_number(r.medians[m], d) for m, d in zip(METRICS, (2, 2, 3), strict=True))
         fit = "—" if r.fit_seconds is None else "< 0.1 s" if r.fit_seconds < 0.1 else f"{r.fit_seconds:.1f} s"
-        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {stsp} | {dh} | {fit} | {r.failed} |")
+        zero = _number(r.vpt_failed_zero, 2)
+        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {zero} | {stsp} | {dh} | {fit} "
+                     f"| {r.failed} |")
     if floors:
-        lines.append(f"| truth vs truth (floor) | | | | {_number(floors.get('d_stsp'), 2)} | "
+        lines.append(f"| truth vs truth (floor) | | | | | {_number(floors.get('d_stsp'), 2)} | "
                      f"{_number(floors.get('d_h'), 3)} | | |")
     return "\n".join(lines)
 
