@@ -211,6 +211,16 @@ def test_jacobians_of_implied_terms_compile(write_spec, equation, row):
     np.testing.assert_allclose(s.jacobian(np.array([1.3, 2.1, 0.7]))[0], row, rtol=1e-12)
 
 
+def test_a_negative_power_of_zero_is_inf_not_an_exception(write_spec):
+    """numba's power with a negative integer exponent raises ZeroDivisionError at a zero base whatever the error
+    model; the generated code divides instead, so the Jacobian of sqrt(x) at 0 is inf and the kernels report it."""
+    assert codegen.emit(parse_expression("x ** -2", Scope(frozenset({"x"})))) == "(1.0 / (v_x ** 2))"
+    s = _toy(write_spec, "sqrt(x) + y")
+    row = s.jacobian(np.array([0.0, 2.1, 0.7]))[0]
+    assert row[0] == math.inf and row[1] == 1.0
+    np.testing.assert_allclose(s.jacobian(np.array([4.0, 2.1, 0.7]))[0, 0], 0.25, rtol=1e-15)
+
+
 @pytest.mark.parametrize(("equation", "auxiliary", "expected"), [
     # each auxiliary squares the last: (2*x)**(2**k) holds the exact integer 2**(2**k)
     ("sigma * (y - x) + 0 * a39", "auxiliary:\n" + "".join(

@@ -51,6 +51,10 @@ def _emit(node: ast.AST) -> str:
             return f"(-{_emit(operand)})"
         case ast.UnaryOp(op=ast.UAdd(), operand=operand):
             return _emit(operand)
+        case ast.BinOp(op=ast.Pow(), left=left, right=right) if (n := _negative_integer(right)) is not None:
+            # numba raises ZeroDivisionError for 0.0 ** -n whatever the error model (its integer power divides
+            # internally); 1.0 / 0.0 ** n is the same arithmetic and gives inf, which the kernels report.
+            return f"(1.0 / ({_emit(left)} ** {n}))"
         case ast.BinOp(op=op, left=left, right=right) if type(op) in _BINARY:
             return f"({_emit(left)} {_BINARY[type(op)]} {_emit(right)})"
         case ast.BinOp(op=op, left=left, right=right) if type(op) in _LOGIC:
@@ -64,3 +68,13 @@ def _emit(node: ast.AST) -> str:
         case ast.Call(func=ast.Name(id=name), args=args):
             return f"{_FUNCTIONS[name]}({', '.join(_emit(a) for a in args)})"
     raise AssertionError(f"unchecked node reached code generation: {ast.dump(node)}")
+
+
+def _negative_integer(node: ast.AST) -> int | None:
+    """n when the node is the integer literal −n (n ≥ 1), else None."""
+    match node:
+        case ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=int() as value)) if value >= 1:
+            return value
+        case ast.Constant(value=int() as value) if value <= -1:
+            return -value
+    return None

@@ -41,7 +41,7 @@ DELAY_SIGNATURE = types.void(
 )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _delayed(states, derivs, q, head, ring, offset, h, out):
     """Hermite interpolation of trajectory q at `offset` steps (<= 0) from the newest grid point."""
     base = math.floor(offset)
@@ -59,7 +59,7 @@ def _delayed(states, derivs, q, head, ring, offset, h, out):
                   + h01 * states[q, i1, d] + h11 * h * derivs[q, i1, d])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _field(rhs, p, lag_steps, h, states, derivs, q, head, ring, x, c, t, xin, out):
     """The vector field at state x, c steps after the newest grid point, with its delayed states."""
     dim = x.shape[0]
@@ -70,7 +70,7 @@ def _field(rhs, p, lag_steps, h, states, derivs, q, head, ring, x, c, t, xin, ou
     rhs(address(xin, 0), t, address(p, 0), address(out, 0))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _distance(states, ring, dim):
     acc = 0.0
     for i in range(ring):
@@ -80,7 +80,7 @@ def _distance(states, ring, dim):
     return math.sqrt(acc)
 
 
-@numba.njit(DELAY_SIGNATURE, cache=True)
+@numba.njit(DELAY_SIGNATURE, cache=True, error_model="numpy")
 def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renormalize,
                  a, b, c, stages, block_steps, n_blocks, max_steps, block_logs, info):
     """Advance both trajectories by n_blocks blocks, renormalizing their separation; fills block_logs."""

@@ -6,7 +6,9 @@ nearby trajectories x + d0 v_j (non-smooth systems, where the variational equati
 across switching surfaces). After every accepted step V is re-orthonormalized by modified
 Gram-Schmidt and log |R_jj| is accumulated; the time is cut into blocks whose sums the driver turns
 into exponents with standard errors. Like the integration kernel, it is compiled once with an explicit
-signature taking the system's RHS and Jacobian as first-class functions, and cached on disk.
+signature taking the system's RHS and Jacobian as first-class functions, and cached on disk, with
+numba's "numpy" error model as the integration kernel: a zero divisor gives inf or NaN, which ends the
+run with a status, where the default raises ZeroDivisionError out of the whole computation.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ TANGENT_SIGNATURE = types.void(
 )
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _derivative(rhs, jac, p, y, t, out, n, k, mode, d0, x, f, xc, fc, J):
     """d/dt of the augmented state: the vector field, the tangent vectors' motion and tr J."""
     for i in range(n):
@@ -75,7 +77,7 @@ def _derivative(rhs, jac, p, y, t, out, n, k, mode, d0, x, f, xc, fc, J):
                 out[n + i * k + j] = (fc[i] - f[i]) / d0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _orthonormalize(y, n, k, logs):
     """Modified Gram-Schmidt on the columns of V in place; adds log |R_jj| to logs. False if degenerate."""
     for j in range(k):
@@ -97,7 +99,7 @@ def _orthonormalize(y, n, k, logs):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _close_block(block_logs, block_trace, logs, y, block):
     """Store a finished block's log-growth sums and trace integral, and start the next from zero."""
     m = y.shape[0]
@@ -108,7 +110,7 @@ def _close_block(block_logs, block_trace, logs, y, block):
     y[m - 1] = 0.0
 
 
-@numba.njit(TANGENT_SIGNATURE, cache=True)
+@numba.njit(TANGENT_SIGNATURE, cache=True, error_model="numpy")
 def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, max_steps,
             a, b, c, e, e2, stages, error_order, block_ends, block_logs, block_trace, info):
     """Integrate through each block end in turn, filling the blocks' log-growth sums and trace integrals.
