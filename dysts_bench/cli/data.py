@@ -68,6 +68,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--write", action="store_true", help="core: re-make data/subsets/core.yaml by its rule")
     p.set_defaults(func=_subset)
 
+    p = verbs.add_parser(
+        "contexts", help="write the test contexts to forecast with any tool (then evaluate --predictions)",
+        description="Write, for every system of the archive, its test contexts `context` (ic, n_context, dim) "
+                    "into a zarr group of its own, with the horizon, dt and the long runs' length as attributes. "
+                    "Add an array `forecast` (ic, horizon, dim) to each group (and `long_forecast` (n_long, "
+                    "long_length, dim) for D_stsp and D_H) with zarr, xarray or numpy, then score them with "
+                    "`dysts-bench evaluate --predictions CONTEXTS.zarr --data ARCHIVE --name NAME --out R.json`.")
+    p.add_argument("--data", required=True, help="archive path, URL, or released config name (demo, lyapunov)")
+    p.add_argument("--out", required=True, type=Path, help="the contexts store to write (a .zarr folder)")
+    p.add_argument("--systems", help="comma-separated systems or @NAME for a committed subset; default: all")
+    p.add_argument("--split", default="test", help="the split whose contexts to write (default: test)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing store (its forecasts are lost)")
+    p.set_defaults(func=_contexts)
+
+
+def _contexts(args: argparse.Namespace) -> int:
+    from ..data.contexts import write_contexts
+    from ..data.subsets import system_names
+
+    out = write_contexts(args.data, args.out, systems=system_names(args.systems) if args.systems else None,
+                         split=args.split, overwrite=args.overwrite)
+    print(f"wrote {out}: add a `forecast` array to each system's group, then run\n"
+          f"  dysts-bench evaluate --predictions {out} --data {args.data} --name NAME --out results.json")
+    return 0
+
 
 def _subset(args: argparse.Namespace) -> int:
     from ..data.subsets import load_subset, select_core, write_core

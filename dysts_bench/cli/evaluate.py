@@ -16,7 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "times (VPT at eps=0.5) and long-term statistics (D_stsp, D_H). A failing forecast is "
                     "recorded with its status and the run goes on; an interrupted run resumes when the "
                     "same command is run again.")
-    p.add_argument("forecaster", help="a registered name (see --list), module:Class, or path/file.py:Class")
+    p.add_argument("forecaster", nargs="?",
+                   help="a registered name (see --list), module:Class, or path/file.py:Class; omit it with "
+                        "--predictions")
+    p.add_argument("--predictions", metavar="CONTEXTS.zarr",
+                   help="score forecasts made elsewhere: a store from `dysts-bench data contexts` with a `forecast` "
+                        "array added to each system's group (mode `predictions`; see README)")
+    p.add_argument("--name", help="with --predictions: the name the results go under on the leaderboard")
     p.add_argument("--data", required=True, help="archive path, URL, or released config name (demo, lyapunov)")
     p.add_argument("--out", required=True, help="the results file to write (JSON)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
@@ -63,17 +69,25 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..evaluate.harness import evaluate
+    from ..evaluate.harness import evaluate, score_predictions
     from ..forecast.registry import load_forecaster, parse_params
 
-    forecaster = load_forecaster(args.forecaster, **parse_params(args.param))
-    results = evaluate(
-        forecaster, args.data, args.out, systems=_split(args.systems), mode=args.mode,
-        train_systems=_split(args.train_systems), fit_split=args.fit_split, test_split=args.test_split,
-        max_ics=args.max_ics, timeout=args.timeout, workers=args.workers, scheduler=args.scheduler,
-        overwrite=args.overwrite, source=args.forecaster, progress=not args.quiet,
-        command="dysts-bench " + shlex.join(sys.argv[1:]),
-    )
+    options = dict(systems=_split(args.systems), test_split=args.test_split, max_ics=args.max_ics,
+                   timeout=args.timeout, workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite,
+                   progress=not args.quiet, command="dysts-bench " + shlex.join(sys.argv[1:]))
+    if args.predictions:
+        if args.forecaster or not args.name or args.param or args.mode != "per-system" or args.train_systems:
+            print("error: --predictions scores stored forecasts: give --name NAME, and no FORECASTER, --param, "
+                  "--mode or --train-systems", file=sys.stderr)
+            return 2
+        results = score_predictions(args.predictions, args.data, args.out, name=args.name, **options)
+    elif not args.forecaster:
+        print("error: name a FORECASTER to score (or --predictions CONTEXTS.zarr --name NAME)", file=sys.stderr)
+        return 2
+    else:
+        forecaster = load_forecaster(args.forecaster, **parse_params(args.param))
+        results = evaluate(forecaster, args.data, args.out, mode=args.mode, train_systems=_split(args.train_systems),
+                           fit_split=args.fit_split, source=args.forecaster, **options)
     print(summary_table(results))
     print(f"results: {args.out}")
     return 0

@@ -65,8 +65,9 @@ def evaluate(
 
     mode "per-system": a clone is fitted on each system's `fit_split`, then forecasts each test
     initial condition from its context. mode "zero-shot": one clone is fitted on the `fit_split` of
-    `train_systems` and scores every other system. `timeout` (seconds per fit or forecast) runs each
-    system in a worker process that is stopped when it overruns.
+    `train_systems` and scores every other system. mode "predictions": forecasts made elsewhere, replayed
+    from a contexts store by `predictions.Predictions` (see `score_predictions`). `timeout` (seconds per
+    fit or forecast) runs each system in a worker process that is stopped when it overruns.
     """
     from ..data.config import released_configs
     from ..data.load import open_archive
@@ -84,8 +85,8 @@ def evaluate(
                               "that has one (the config's `context` and `horizon`)")
     names = _choose_systems(archive.systems, systems, data)
     forecaster = per_coordinate(forecaster)
-    if mode not in ("per-system", "zero-shot"):
-        raise EvaluationError(f"unknown mode {mode!r}; choose per-system or zero-shot")
+    if mode not in ("per-system", "zero-shot", "predictions"):
+        raise EvaluationError(f"unknown mode {mode!r}; choose per-system, zero-shot or predictions")
     train: list[str] = []
     if mode == "zero-shot":
         if not train_systems:
@@ -115,7 +116,7 @@ def evaluate(
         if done:
             log.info("resuming %s: %d systems already scored, %d to go", out, len(done), len(todo))
         jobs = [Job(str(archive.location), n, fit_split, test_split, context, horizon, max_ics,
-                    refit=mode == "per-system", long_length=long_term and long_term["length"],
+                    refit=mode != "zero-shot", long_length=long_term and long_term["length"],
                     long_discard=long_term["discard"] if long_term else 0) for n in todo]
         if mode == "zero-shot" and jobs:
             forecaster = _fit_global(forecaster, archive.location, train, fit_split, test_split, context, horizon)
@@ -330,3 +331,16 @@ def environment(command: str = "") -> Environment:
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     """Hyper-parameters as JSON values (anything else by its repr)."""
     return json.loads(json.dumps(params, default=repr))
+
+
+def score_predictions(predictions: str | Path, data: str | Path, out: str | Path, *, name: str,
+                      **options: Any) -> Results:
+    """Score the forecasts written into a contexts store (`dysts-bench data contexts`) as `evaluate` scores a
+    forecaster: the same metrics and results format, with mode `predictions`."""
+    from .predictions import Predictions
+
+    if not Path(predictions).exists():
+        raise EvaluationError(f"{predictions}: no such contexts store; write one with `dysts-bench data contexts "
+                              f"--data {data} --out {predictions}` and add your forecasts to it")
+    return evaluate(Predictions(str(predictions), name), data, out, mode="predictions",
+                    source=f"predictions:{predictions}", **options)

@@ -168,7 +168,7 @@ class Results(_Model):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     protocol: int = 1                     # absent in files made before protocol 2
-    mode: Literal["per-system", "zero-shot"]
+    mode: Literal["per-system", "zero-shot", "predictions"]   # predictions: forecasts made elsewhere, replayed
     forecaster: ForecasterInfo
     dataset: DatasetInfo
     conventions: Conventions = Field(default_factory=Conventions)
