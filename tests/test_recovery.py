@@ -152,3 +152,12 @@ def test_the_comparison_table_summarizes_results_over_the_systems_given(sindy_re
     assert main(["leaderboard", "table", "--results", str(path), "--systems", "Lorenz,Rossler"]) == 0
     out = capsys.readouterr().out
     assert "| `sindy` | per-system | 1 of 2 |" in out and "truth vs truth" in out
+
+
+def test_the_bootstrap_interval_of_a_median_is_deterministic_and_brackets_it():
+    from dysts_bench.leaderboard.compare import bootstrap_median
+
+    values = [0.5, 1.0, 2.0, 3.0, 8.0, None]
+    low, high = bootstrap_median(values)
+    assert low <= 2.5 <= high and (low, high) == bootstrap_median(values)
+    assert bootstrap_median([1.0, None]) is None

@@ -1,5 +1,9 @@
 """One table of every results file on a set of systems (e.g. the core subset): the comparison the docs print,
-re-made from the committed results by `dysts-bench leaderboard table`, never typed in by hand."""
+re-made from the committed results by `dysts-bench leaderboard table`, never typed in by hand.
+
+Beside each median VPT: its 95% percentile-bootstrap interval over systems (2,000 resamples of the
+systems, seed 0), so that two models whose intervals overlap widely are not read as ranked, and the
+median with every failed forecast counted as 0 τ."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..evaluate.results import LONG_TERM, Record, Results, load_results
 from ..evaluate.summary import summarize_records
@@ -25,6 +31,7 @@ class Row:
     covered: int                       # requested systems the file has records for
     medians: dict[str, float | None]   # median over the covered systems of each system's median
     vpt_failed_zero: float | None      # the same median VPT with every failed forecast counted as 0 τ
+    vpt_interval: tuple[float, float] | None   # 95% bootstrap interval (over systems) of the median VPT
     fit_seconds: float | None          # median over systems of the fit time
     failed: int                        # forecasts (system, initial condition) not ok
 
@@ -43,12 +50,26 @@ def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tupl
         fits = {r.system: r.fit_seconds for r in records if r.fit_seconds is not None}
         rows.append(Row(results.forecaster.name, results.mode, path.name, len(wanted),
                         {m: summary.median.get(m) for m in METRICS}, _vpt_failed_zero(records),
+                        bootstrap_median([results.systems[n].metrics.get("vpt") for n in sorted(wanted)]),
                         statistics.median(fits.values()) if fits else None,
                         sum(r.status != "ok" for r in records)))
         if widest is None or len(wanted) > len(widest[1]):
             widest = (results, wanted)
     rows.sort(key=lambda r: (r.medians["vpt"] is None, -(r.medians["vpt"] or 0.0), r.forecaster))
     return rows, {} if widest is None else _floors(*widest)
+
+
+N_BOOTSTRAP = 2000
+
+
+def bootstrap_median(values: Sequence[float | None], seed: int = 0) -> tuple[float, float] | None:
+    """The 95% percentile-bootstrap interval of the median of per-system values, resampling systems."""
+    present = np.array([v for v in values if v is not None], dtype=float)
+    if len(present) < 2:
+        return None
+    draws = np.random.default_rng(seed).choice(present, size=(N_BOOTSTRAP, len(present)), replace=True)
+    low, high = np.quantile(np.median(draws, axis=1), [0.025, 0.975])
+    return float(low), float(high)
 
 
 def _vpt_failed_zero(records: Sequence[Record]) -> float | None:
@@ -73,16 +94,17 @@ def _floors(results: Results, systems: set[str]) -> dict[str, float | None]:
 def markdown(rows: Sequence[Row], floors: dict[str, float | None], n_systems: int | None) -> str:
     """The rows as a markdown table, with the floors in a last line."""
     of = f" of {n_systems}" if n_systems else ""
-    lines = ["| forecaster | mode | systems | median VPT (τ, ε = 0.5) | VPT, failed as 0 τ | D_stsp | D_H "
-             "| fit per system (median) | failed forecasts |", "|" + " --- |" * 9]
+    lines = ["| forecaster | mode | systems | median VPT (τ, ε = 0.5) | 95% interval | VPT, failed as 0 τ | D_stsp "
+             "| D_H | fit per system (median) | failed forecasts |", "|" + " --- |" * 10]
     for r in rows:
         vpt, stsp, dh = (_number(r.medians[m], d) for m, d in zip(METRICS, (2, 2, 3), strict=True))
         fit = "—" if r.fit_seconds is None else "< 0.1 s" if r.fit_seconds < 0.1 else f"{r.fit_seconds:.1f} s"
         zero = _number(r.vpt_failed_zero, 2)
-        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {zero} | {stsp} | {dh} | {fit} "
-                     f"| {r.failed} |")
+        interval = "—" if r.vpt_interval is None else "–".join(_number(v, 2) for v in r.vpt_interval)
+        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {interval} | {zero} | {stsp} | {dh} "
+                     f"| {fit} | {r.failed} |")
     if floors:
-        lines.append(f"| truth vs truth (floor) | | | | | {_number(floors.get('d_stsp'), 2)} | "
+        lines.append(f"| truth vs truth (floor) | | | | | | {_number(floors.get('d_stsp'), 2)} | "
                      f"{_number(floors.get('d_h'), 3)} | | |")
     return "\n".join(lines)
 
