@@ -20,7 +20,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 PAGES = ["index.html", "forecasters/nvar.html", "forecasters/reservoir.html", "systems/Lorenz.html",
-         "systems/Thomas.html", "systems/index.html", "dataset.html"]
+         "systems/Thomas.html", "systems/index.html", "dataset.html", "analysis.html", "recovery.html"]
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,8 @@ def test_undefined_values_sort_last_and_the_filter_hides_rows(page, base_url):
 def test_screenshots_are_kept_as_artifacts(page, base_url):
     ARTIFACTS.mkdir(exist_ok=True)
     for rel, name in [("index.html", "leaderboard-index.png"), ("systems/Lorenz.html", "leaderboard-system.png"),
-                      ("forecasters/nvar.html", "leaderboard-forecaster.png")]:
+                      ("forecasters/nvar.html", "leaderboard-forecaster.png"),
+                      ("analysis.html", "leaderboard-analysis.png")]:
         page.goto(base_url + rel, wait_until="load")
         path = ARTIFACTS / name
         page.screenshot(path=str(path), full_page=True)

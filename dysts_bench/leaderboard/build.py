@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..data.manifest import MANIFEST_DIR
 from ..errors import DystsBenchError
 from ..system import System, get_system, list_systems
-from . import figures
+from . import analysis, figures
 from .boards import Board, Entry, SiteError, board_table, group_boards, load_entries, system_ranking_table
 from .check import known_manifests
 from .columns import format_number, format_significant
@@ -175,6 +175,23 @@ def forecaster_page(site: Site, board: Board, entry: Entry, system_href: Callabl
               scatter=scatter, histogram=histogram, failures=failures, params=json.dumps(r.forecaster.params, indent=1))
 
 
+def board_analysis(site: Site, board: Board, index: int, points: dict, order: int,
+                   invariants: dict[str, dict[str, float | None]]) -> dict[str, Any]:
+    """The analysis page's section for one board: intervals, win rates, skill against chaos, figures."""
+    scores = analysis.Scores.of(board)
+    eps = board.conventions.vpt_epsilon
+    key = f"{index}-{board.dataset.config}-{len(board.systems)}"
+    strip = site.figure(f"figures/analysis/{key}-vpt.svg",
+                        lambda p: figures.vpt_strip_figure(analysis.strip_data(scores), p, epsilon=eps))
+    planes = [(name, site.figure(f"figures/analysis/{key}-plane-{entry.slug}.svg",
+                                 lambda p, row=row, name=name: figures.plane_vpt_figure(
+                                     points, dict(zip(scores.systems, row, strict=True)), p, order=order, title=name)))
+              for name, entry, row in zip(scores.names, board.entries, scores.vpt, strict=True)]
+    return {"board": board, "strip": strip, "ranks": analysis.rank_table(scores, index, lambda h: h),
+            "wins": analysis.win_table(scores, index), "skill": analysis.skill_table(scores, invariants, index),
+            "planes": [(n, src) for n, src in planes if src]}
+
+
 def load_registry() -> list[System]:
     """Every registry system that loads; one that does not is left out with a warning (`systems check` says why)."""
     systems = []
@@ -219,6 +236,9 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
     recovered = [it for b in boards for e in b.own_entries for it in identified(e.results, e.href)]
     for name in tqdm(pages, desc="system pages", unit="system", disable=not progress):
         system_page(site, by_name[name], boards, points, order, recovered)
+    invariants = {s.name: {k: invariant_value(s.invariants, k) for k in analysis.INVARIANTS} for s in registry}
+    site.page("analysis.html", "analysis.html.j2", page="analysis",
+              analyses=[board_analysis(site, b, i, points, order, invariants) for i, b in enumerate(boards)])
     site.page("recovery.html", "recovery.html.j2", page="recovery",
               summary=recovery_summary(recovered, lambda h: h),
               table=recovery_table(recovered, lambda n: system_href(n, "systems/"), lambda h: h))

@@ -168,3 +168,45 @@ def vpt_histogram_figure(values: Sequence[float], path: Path, *, epsilon: float)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         return _save(fig, path)
+
+
+def vpt_strip_figure(rows: Sequence[tuple[str, np.ndarray]], path: Path, *, epsilon: float) -> Path:
+    """Each forecaster's per-system median VPTs: a box (quartiles) with the systems as points."""
+    with rc_context(_STYLE):
+        fig = Figure(figsize=(6.4, 0.9 + 0.42 * max(len(rows), 1)))
+        ax = fig.add_subplot()
+        for i, (_, values) in enumerate(rows):
+            if values.size:
+                ax.boxplot([values], positions=[i], vert=False, widths=0.55, showfliers=False,
+                           medianprops={"color": HIGHLIGHT}, boxprops={"color": "#475569"})
+                jitter = np.random.default_rng(i).uniform(-0.18, 0.18, values.size)  # seeded: same bytes each build
+                ax.scatter(values, i + jitter, s=9, color=ACCENT, alpha=0.55, linewidths=0, zorder=3)
+        ax.set_yticks(range(len(rows)), [name for name, _ in rows])
+        ax.invert_yaxis()
+        ax.set_xlabel(f"median VPT per system (Lyapunov times τ, ε = {epsilon:g})")
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def plane_vpt_figure(points: Mapping[str, tuple[float, float]], vpt: Mapping[str, float], path: Path, *,
+                     order: int, title: str) -> Path:
+    """The complexity-entropy plane with each scored system coloured by a forecaster's median VPT."""
+    low, high = complexity_entropy_bounds(order)
+    kept = [(points[s], v) for s, v in vpt.items() if s in points and np.isfinite(v)]
+    with rc_context(_STYLE):
+        fig = Figure(figsize=(4.6, 3.4))
+        ax = fig.add_subplot()
+        ax.plot(*low, color=MUTED, lw=0.8)
+        ax.plot(*high, color=MUTED, lw=0.8)
+        if kept:
+            (h, c), v = np.array([k[0] for k in kept]).T, np.array([k[1] for k in kept])
+            dots = ax.scatter(h, c, c=v, s=22, cmap="viridis", vmin=0.0, vmax=max(float(v.max()), 1e-9),
+                              linewidths=0)
+            fig.colorbar(dots, ax=ax, label="median VPT (τ)")
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.08 * float(high[1].max()))
+        ax.set_xlabel(f"permutation entropy H (order {order})")
+        ax.set_ylabel("statistical complexity C")
+        ax.set_title(title, fontsize=9)
+        fig.tight_layout()
+        return _save(fig, path)
