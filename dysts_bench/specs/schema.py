@@ -112,6 +112,8 @@ class SystemSpec(BaseModel):
     non_autonomous: bool = False
     hamiltonian: bool = False
     delay: Delay | None = None
+    # Generated systems (`dysts-bench systems generate`): parents, perturbation or coupling, seed, generator version.
+    provenance: dict[str, str | int | float | list[str]] | None = None
 
     @field_validator("state")
     @classmethod

@@ -1,0 +1,70 @@
+"""The generator of new systems: the chaos filter's verdicts, and seeded, resumable parameter perturbations
+written as registry entries that pass the conformance check."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import dysts_bench as db
+from dysts_bench.checks.systems import check_system
+from dysts_bench.cli import main
+from dysts_bench.errors import DystsBenchError
+from dysts_bench.generator.chaos_filter import chaos_filter, line_share, zero_one_k
+from dysts_bench.generator.systems import LOG_FILE, candidate_name, generate_systems
+
+
+def test_the_chaos_filter_keeps_chaos_and_says_why_it_rejects():
+    lorenz = db.get_system("Lorenz")
+    passed = chaos_filter(lorenz, lorenz.period, seed=0)
+    assert passed.passed and passed.measured["lyapunov_max"] == pytest.approx(0.9, rel=0.1)
+    assert len(passed.state) == 3
+    assert chaos_filter(lorenz.with_params(rho=10.0), lorenz.period, seed=0).reason == "fixed_point"
+    periodic = chaos_filter(lorenz.with_params(rho=160.0), lorenz.period, seed=0)
+    assert periodic.reason == "regular" and "0–1 test" in periodic.message
+
+
+def test_the_zero_one_test_and_the_line_share_separate_regular_from_chaotic():
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) * 0.7
+    assert zero_one_k(np.sin(t), rng) < 0.2
+    lorenz = db.integrate(db.get_system("Lorenz"), t_end=400.0, dt_out=0.2, transient=50.0).y[:, 0]
+    assert zero_one_k(lorenz, rng) > 0.8
+    assert line_share(np.sin(0.05 * np.arange(8000))) > 0.98 > line_share(lorenz)
+
+
+def test_generated_systems_are_registry_entries_deterministic_and_resumable(tmp_path):
+    first = generate_systems(3, 7, tmp_path / "a", progress=False)
+    assert len(first.accepted) == 3 and first.draws >= 3
+    for name in first.accepted:
+        path = tmp_path / "a" / name / "1.yaml"
+        assert check_system(path, long_run=False) == []
+        spec = db.System.from_file(path).spec
+        assert spec.provenance["kind"] == "perturbation" and spec.provenance["seed"] == 7
+        assert "generated" in spec.tags
+    lock = json.loads((tmp_path / "a" / "registry.lock").read_text())
+    assert sorted(lock) == sorted(f"{n}/1" for n in first.accepted)
+    generate_systems(1, 7, tmp_path / "b", progress=False)     # cut short, then resumed
+    resumed = generate_systems(3, 7, tmp_path / "b", progress=False)
+    assert resumed.accepted == first.accepted
+    for name in first.accepted:
+        assert (tmp_path / "a" / name / "1.yaml").read_bytes() == (tmp_path / "b" / name / "1.yaml").read_bytes()
+    assert (tmp_path / "a" / LOG_FILE).read_text() == (tmp_path / "b" / LOG_FILE).read_text()
+    assert sum(first.rejected.values()) == first.draws - 3
+    with pytest.raises(DystsBenchError, match="seed 7"):
+        generate_systems(3, 8, tmp_path / "a", progress=False)
+
+
+def test_names_come_from_the_parent_and_the_parameters():
+    lorenz = db.get_system("Lorenz")
+    name = candidate_name(lorenz, {"rho": 28.5})
+    assert name.startswith("LorenzP") and name == candidate_name(lorenz, {"rho": 28.5})
+    assert name != candidate_name(lorenz, {"rho": 28.6})
+
+
+def test_the_command_line(tmp_path, capsys):
+    assert main(["systems", "generate", "--n", "1", "--seed", "3", "--out", str(tmp_path / "g"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "1 systems accepted" in out and "rejected:" in out
