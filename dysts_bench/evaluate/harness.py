@@ -242,16 +242,24 @@ def _run(forecaster: Any, jobs: list[Job], timeout: float | None, workers: int |
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
-    # silence_logs: the scheduler's and workers' connection chatter would bury the progress bar (or --quiet).
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  silence_logs=logging.WARNING,
-                                                  env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
-    with Client(scheduler or cluster) as client:
-        futures = [client.submit(score_one, forecaster, job, timeout, pure=False) for job in jobs]
-        for future in as_completed(futures):
-            yield future.result()
-    if cluster is not None:
-        cluster.close()
+    # The scheduler's and workers' connection chatter (INFO) would bury the progress bar, or --quiet.
+    chatter = logging.getLogger("distributed")
+    level = chatter.level
+    chatter.setLevel(logging.WARNING)
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   silence_logs=logging.WARNING,
+                                   env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
+        with Client(scheduler or cluster) as client:
+            futures = [client.submit(score_one, forecaster, job, timeout, pure=False) for job in jobs]
+            for future in as_completed(futures):
+                yield future.result()
+    finally:
+        if cluster is not None:
+            cluster.close()
+        chatter.setLevel(level)
 
 
 def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:
