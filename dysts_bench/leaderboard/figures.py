@@ -177,7 +177,7 @@ def vpt_strip_figure(rows: Sequence[tuple[str, np.ndarray]], path: Path, *, epsi
         ax = fig.add_subplot()
         for i, (_, values) in enumerate(rows):
             if values.size:
-                ax.boxplot([values], positions=[i], vert=False, widths=0.55, showfliers=False,
+                ax.boxplot([values], positions=[i], orientation="horizontal", widths=0.55, showfliers=False,
                            medianprops={"color": HIGHLIGHT}, boxprops={"color": "#475569"})
                 jitter = np.random.default_rng(i).uniform(-0.18, 0.18, values.size)  # seeded: same bytes each build
                 ax.scatter(values, i + jitter, s=9, color=ACCENT, alpha=0.55, linewidths=0, zorder=3)
