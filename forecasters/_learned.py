@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -103,9 +104,13 @@ def check_context_dim(context: np.ndarray, dim: int, who: str) -> None:
                               f"{np.shape(context)}; forecast the system it was fitted on")
 
 
+QUIET_ENV = "DYSTS_BENCH_QUIET"  # set to 1 by `dysts-bench evaluate --quiet`; worker processes inherit it
+
+
 def progress_bar(total: int, desc: str, enabled: bool) -> tqdm:
-    """A tqdm bar for a training loop, silent when `enabled` is False."""
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True)
+    """A tqdm bar for a training loop, silent when `enabled` is False or $DYSTS_BENCH_QUIET is 1."""
+    quiet = os.environ.get(QUIET_ENV) == "1"
+    return tqdm(total=total, desc=desc, disable=quiet or not enabled, leave=False, dynamic_ncols=True)
 
 
 # ------------------------------------------------------------------------ ridge read-outs (esn, ngrc)

@@ -200,3 +200,18 @@ def test_transformer_lorenz_vpt():
     vpt = median_vpt(model, contexts, futures, sigma, dt)
     print(f"transformer default on Lorenz (dt={dt:.4f}): median VPT {vpt:.2f} Lyapunov times (eps = 0.5)")
     assert vpt >= 1.0
+
+
+def test_evaluate_quiet_silences_the_training_bars_and_restores_the_environment(monkeypatch):
+    import os
+
+    from dysts_bench.cli.evaluate import _quiet_forecasters
+
+    from .learned_fixtures import forecasters_module
+
+    learned = forecasters_module("_learned")
+    monkeypatch.delenv("DYSTS_BENCH_QUIET", raising=False)
+    assert not learned.progress_bar(10, "x", True).disable
+    with _quiet_forecasters(True):
+        assert learned.progress_bar(10, "x", True).disable
+    assert "DYSTS_BENCH_QUIET" not in os.environ

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -42,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     group.add_argument("--workers", type=int, help="score systems in parallel on a local Dask cluster")
     group.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (the forecasters' training bars too)")
     p.set_defaults(func=_evaluate)
 
 
@@ -69,6 +72,27 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    with _quiet_forecasters(args.quiet):
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _quiet_forecasters(quiet: bool) -> Iterator[None]:
+    """--quiet silences the forecasters' own training bars too (forecasters/_learned.py), in worker processes
+    as well, which inherit the environment; it is restored afterwards."""
+    previous = os.environ.get("DYSTS_BENCH_QUIET")
+    if quiet:
+        os.environ["DYSTS_BENCH_QUIET"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DYSTS_BENCH_QUIET", None)
+        else:
+            os.environ["DYSTS_BENCH_QUIET"] = previous
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..evaluate.harness import evaluate, score_predictions
     from ..forecast.registry import load_forecaster, parse_params
 
