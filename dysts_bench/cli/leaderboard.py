@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="folder of results files (*.json), or one file; default leaderboard/results")
     p.add_argument("--systems", help="comma-separated systems or @NAME for a committed subset (e.g. @core); "
                                      "default: each file's own systems")
+    p.add_argument("--update", type=Path, metavar="FILE.md",
+                   help="instead of printing, re-make every table of FILE.md marked <!-- leaderboard table "
+                        "[--systems ...] --> ... <!-- end leaderboard table --> (docs/forecasters.md)")
     p.set_defaults(func=_table)
 
 
@@ -76,11 +79,17 @@ def _build(args: argparse.Namespace) -> int:
 
 def _table(args: argparse.Namespace) -> int:
     from ..data.subsets import system_names
-    from ..leaderboard.compare import compare, markdown
+    from ..leaderboard.compare import compare, markdown, refresh_tables
 
     paths = sorted(args.results.glob("*.json")) if args.results.is_dir() else [args.results]
     systems = system_names(args.systems) if args.systems else None
     try:
+        if args.update:
+            text = args.update.read_text()
+            new = refresh_tables(text, paths)
+            args.update.write_text(new)
+            print(f"{args.update}: {'tables re-made' if new != text else 'tables already current'}")
+            return 0
         rows, floors = compare(paths, systems)
     except ResultsError as exc:
         print(printable(f"error: {exc}"), file=sys.stderr)

@@ -7,6 +7,7 @@ median with every failed forecast counted as 0 τ."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,11 +38,15 @@ class Row:
 
 
 def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tuple[list[Row], dict[str, float | None]]:
-    """Rows of the files over `systems` (all of each file's if None), best median VPT first, and the median
-    truth-vs-truth floors of the long-term statistics over the same systems."""
+    """Rows of the files over `systems`, best median VPT first, and the median truth-vs-truth floors of the
+    long-term statistics over the same systems. With `systems` None: the files that cover the most systems,
+    over those (a file scored on fewer belongs in a table of its subset)."""
+    loaded = [(path, load_results(path)) for path in paths]
+    if systems is None and loaded:
+        most = max(len(r.systems) for _, r in loaded)
+        loaded = [(p, r) for p, r in loaded if len(r.systems) == most]
     rows, widest = [], None
-    for path in paths:
-        results = load_results(path)
+    for path, results in loaded:
         wanted = set(results.systems) if systems is None else set(systems) & set(results.systems)
         if not wanted:
             continue
@@ -111,3 +116,21 @@ def markdown(rows: Sequence[Row], floors: dict[str, float | None], n_systems: in
 
 def _number(value: float | None, digits: int) -> str:
     return "—" if value is None else format_number(value, digits)
+
+
+# A table in a markdown file that `dysts-bench leaderboard table --update FILE` re-makes from the results:
+# <!-- leaderboard table [--systems A,B|@core] -->, the table, then <!-- end leaderboard table -->.
+_BLOCK = re.compile(r"(<!-- leaderboard table(?: --systems (?P<systems>\S+))? -->\n)(?P<body>.*?)"
+                    r"(\n<!-- end leaderboard table -->)", re.S)
+
+
+def refresh_tables(text: str, paths: Sequence[Path]) -> str:
+    """The markdown `text` with every marked table re-made from the results files `paths`."""
+    from ..data.subsets import system_names
+
+    def table(match: re.Match) -> str:
+        systems = system_names(match["systems"]) if match["systems"] else None
+        rows, floors = compare(paths, systems)
+        return match[1] + markdown(rows, floors, len(systems) if systems else None) + match[4]
+
+    return _BLOCK.sub(table, text)
