@@ -113,6 +113,22 @@ def progress_bar(total: int, desc: str, enabled: bool) -> tqdm:
     return tqdm(total=total, desc=desc, disable=quiet or not enabled, leave=False, dynamic_ncols=True)
 
 
+def read_npz(path: str | Path, who: str,
+             keys: set[str]) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, Any]]:
+    """The arrays of a model saved as `.npz` by `who`.save, with its `params` and `fitted` JSON decoded;
+    ForecasterError naming the file when it is not such a file or lacks one of `keys`."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise ForecasterError(f"{path}: cannot be read as a saved {who} ({exc}); write it with "
+                              f"{who}.save(path)") from None
+    missing = ({"params", "fitted"} | keys) - set(arrays)
+    if missing:
+        raise ForecasterError(f"{path}: not a saved {who} (missing {sorted(missing)})")
+    return arrays, json.loads(str(arrays["params"])), json.loads(str(arrays["fitted"]))
+
+
 # ------------------------------------------------------------------------ ridge read-outs (esn, ngrc)
 
 def ridge_solve(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:

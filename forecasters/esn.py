@@ -50,6 +50,7 @@ from ._learned import (
     check_fitted,
     check_series,
     progress_bar,
+    read_npz,
     ridge_solve,
     select_by_valid_time,
     validation_windows,
@@ -223,17 +224,8 @@ class ESN:
     @classmethod
     def load(cls, path: str | Path) -> ESN:
         """A fitted ESN read from a file written by `save`."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError) as exc:
-            raise ForecasterError(f"{path}: cannot be read as a saved ESN ({exc}); write it with "
-                                  "ESN.save(path)") from None
-        missing = {"W", "W_in", "b", "W_out", "mean", "std", "params", "fitted"} - set(arrays)
-        if missing:
-            raise ForecasterError(f"{path}: not a saved ESN (missing {sorted(missing)})")
-        model = cls(**json.loads(str(arrays["params"])))
-        fitted = json.loads(str(arrays["fitted"]))
+        arrays, params, fitted = read_npz(path, "ESN", {"W", "W_in", "b", "W_out", "mean", "std"})
+        model = cls(**params)
         model.W_, model.W_in_, model.b_, model.W_out_ = (arrays[k] for k in ("W", "W_in", "b", "W_out"))
         model.scaler_ = Standardizer(arrays["mean"], arrays["std"])
         model.dt_, model.dim_, model.ridge_ = float(fitted["dt"]), int(fitted["dim"]), float(fitted["ridge"])

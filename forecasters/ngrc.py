@@ -58,6 +58,7 @@ from ._learned import (
     check_fitted,
     check_series,
     holdout_split,
+    read_npz,
     ridge_solve,
     select_by_valid_time,
     validation_windows,
@@ -216,17 +217,8 @@ class NGRC:
     @classmethod
     def load(cls, path: str | Path) -> NGRC:
         """A fitted NGRC read from a file written by `save`."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError) as exc:
-            raise ForecasterError(f"{path}: cannot be read as a saved NGRC ({exc}); write it with "
-                                  "NGRC.save(path)") from None
-        missing = {"W_out", "mean", "std", "lower", "upper", "params", "fitted"} - set(arrays)
-        if missing:
-            raise ForecasterError(f"{path}: not a saved NGRC (missing {sorted(missing)})")
-        model = cls(**json.loads(str(arrays["params"])))
-        fitted = json.loads(str(arrays["fitted"]))
+        arrays, params, fitted = read_npz(path, "NGRC", {"W_out", "mean", "std", "lower", "upper"})
+        model = cls(**params)
         model.W_out_, model.lower_, model.upper_ = arrays["W_out"], arrays["lower"], arrays["upper"]
         model.scaler_ = Standardizer(arrays["mean"], arrays["std"])
         model.dt_, model.dim_ = float(fitted["dt"]), int(fitted["dim"])

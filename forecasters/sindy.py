@@ -57,6 +57,7 @@ from ._learned import (
     check_fitted,
     check_series,
     holdout_split,
+    read_npz,
     select_by_valid_time,
     validation_windows,
 )
@@ -182,10 +183,12 @@ class SINDy:
 
     def _run(self, field: PolynomialField, starts: np.ndarray, horizon: int) -> np.ndarray:
         """(B, horizon, dim) states after the (B, dim) starts, NaN after a failure."""
-        solution = integrate(field, starts, t_end=horizon * self.dt_, dt_out=self.dt_, rtol=RTOL,
-                             atol=RTOL * float(np.min(self.scaler_.std)),
-                             max_steps=MAX_STEPS_PER_POINT * horizon + 1000)
-        return solution.y[:, 1:] if solution.y.ndim == 3 else solution.y[None, 1:]
+        return self._integrate(field, np.atleast_2d(starts), horizon).y[:, 1:]
+
+    def _integrate(self, field: PolynomialField, starts: np.ndarray, horizon: int) -> Any:
+        """The Solution of `horizon` output steps of the field from `starts` (one state or a batch)."""
+        return integrate(field, starts, t_end=horizon * self.dt_, dt_out=self.dt_, rtol=RTOL,
+                         atol=RTOL * float(np.min(self.scaler_.std)), max_steps=MAX_STEPS_PER_POINT * horizon + 1000)
 
     # ---------------------------------------------------------------------------------------- forecasting
 
@@ -193,9 +196,7 @@ class SINDy:
         """Integrates the identified equations from the context's last state for `horizon` steps."""
         check_fitted(self, "field_")
         check_context_dim(context, self.dim_, "SINDy")
-        solution = integrate(self.field_, np.asarray(context[-1], dtype=float), t_end=horizon * self.dt_,
-                             dt_out=self.dt_, rtol=RTOL, atol=RTOL * float(np.min(self.scaler_.std)),
-                             max_steps=MAX_STEPS_PER_POINT * horizon + 1000)
+        solution = self._integrate(self.field_, np.asarray(context[-1], dtype=float), horizon)
         if not solution.ok:
             failed = int(np.argmax(~np.all(np.isfinite(solution.y), axis=-1)))
             raise ForecasterError(f"SINDy: the identified equations could not be integrated past step {failed} "
@@ -218,17 +219,8 @@ class SINDy:
     @classmethod
     def load(cls, path: str | Path) -> SINDy:
         """A fitted SINDy read from a file written by `save`."""
-        try:
-            with np.load(Path(path), allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except (OSError, ValueError) as exc:
-            raise ForecasterError(f"{path}: cannot be read as a saved SINDy ({exc}); write it with "
-                                  "SINDy.save(path)") from None
-        missing = {"exponents", "coefficients", "params", "fitted"} - set(arrays)
-        if missing:
-            raise ForecasterError(f"{path}: not a saved SINDy (missing {sorted(missing)})")
-        model = cls(**json.loads(str(arrays["params"])))
-        fitted = json.loads(str(arrays["fitted"]))
+        arrays, params, fitted = read_npz(path, "SINDy", {"exponents", "coefficients"})
+        model = cls(**params)
         model.field_ = PolynomialField(arrays["exponents"], arrays["coefficients"], name="SINDy model")
         model.dt_, model.dim_ = float(fitted["dt"]), int(fitted["dim"])
         model.degree_, model.threshold_ = int(fitted["degree"]), float(fitted["threshold"])
