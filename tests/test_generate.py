@@ -42,7 +42,7 @@ def test_generated_systems_are_registry_entries_deterministic_and_resumable(tmp_
         path = tmp_path / "a" / name / "1.yaml"
         assert check_system(path, long_run=False) == []
         spec = db.System.from_file(path).spec
-        assert spec.provenance["kind"] == "perturbation" and spec.provenance["seed"] == 7
+        assert spec.provenance["kind"] in ("perturbation", "skew product") and spec.provenance["seed"] == 7
         assert "generated" in spec.tags
     lock = json.loads((tmp_path / "a" / "registry.lock").read_text())
     assert sorted(lock) == sorted(f"{n}/1" for n in first.accepted)
@@ -57,14 +57,32 @@ def test_generated_systems_are_registry_entries_deterministic_and_resumable(tmp_
         generate_systems(3, 8, tmp_path / "a", progress=False)
 
 
-def test_names_come_from_the_parent_and_the_parameters():
-    lorenz = db.get_system("Lorenz")
-    name = candidate_name(lorenz, {"rho": 28.5})
-    assert name.startswith("LorenzP") and name == candidate_name(lorenz, {"rho": 28.5})
-    assert name != candidate_name(lorenz, {"rho": 28.6})
+def test_names_come_from_the_parents_and_the_parameters():
+    name = candidate_name("LorenzP", ["Lorenz@1", [["rho", 28.5]]])
+    assert name.startswith("LorenzP") and len(name) == 15
+    assert name == candidate_name("LorenzP", ["Lorenz@1", [["rho", 28.5]]])
+    assert name != candidate_name("LorenzP", ["Lorenz@1", [["rho", 28.6]]])
 
 
 def test_the_command_line(tmp_path, capsys):
     assert main(["systems", "generate", "--n", "1", "--seed", "3", "--out", str(tmp_path / "g"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "1 systems accepted" in out and "rejected:" in out
+
+
+def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():
+    from dysts_bench.generator.skew import rename, skew_spec
+    from dysts_bench.specs.schema import SystemSpec
+
+    assert rename("sin(x) * a + pi", {"x": "x_d", "a": "a_d", "sin": "nope"}) == "sin(x_d) * a_d + pi"
+    lorenz, rossler = db.get_system("Lorenz"), db.get_system("Rossler")
+    spec = skew_spec(lorenz, rossler, (lorenz.period, rossler.period), np.random.default_rng(0), 0.5)
+    assert spec["state"] == ["x_d", "y_d", "z_d", "x_r", "y_r", "z_r"]
+    assert any(k.startswith("k_") for k in spec["parameters"])
+    ic = [*lorenz.initial_condition, *rossler.initial_condition]
+    system = db.System(SystemSpec.model_validate({**spec, "name": "SkewTest", "initial_condition": ic}))
+    both = db.integrate(system, t_end=2.0, dt_out=0.1).y
+    alone = db.integrate(lorenz, t_end=2.0, dt_out=0.1).y
+    np.testing.assert_allclose(both[:, :3], alone, rtol=1e-6, atol=1e-6)
+    free = db.integrate(rossler, t_end=2.0, dt_out=0.1).y
+    assert np.abs(both[-1, 3:] - free[-1]).max() > 1e-3  # the response is driven

@@ -50,8 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = verbs.add_parser(
         "generate", help="generate new chaotic systems from the registry's, kept by a chaos filter",
-        description="Draw candidates (this version: parameter perturbations of the registry's autonomous "
-                    "chaotic ODEs, each parameter scaled by 1 + scale*N(0,1)) and keep those that pass the chaos "
+        description="Draw candidates from the registry's autonomous chaotic ODEs (parameter perturbations, each "
+                    "parameter scaled by 1 + scale*N(0,1), and skew products, a driver coupled additively into a "
+                    "response) and keep those that pass the chaos "
                     "filter: bounded, not a fixed point, 0-1 test K >= 0.5 and no line spectrum, largest "
                     "Lyapunov exponent clearly positive. Each kept system is written as OUT/<Name>/1.yaml (a "
                     "spec `systems check` accepts, with its provenance) and locked in OUT/registry.lock; every "
@@ -60,7 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, required=True, help="how many systems to accept")
     p.add_argument("--seed", type=int, required=True, help="seed of every draw")
     p.add_argument("--out", type=Path, required=True, help="folder to write the systems to")
-    p.add_argument("--scale", type=float, default=0.1, help="relative size of the parameter perturbation (0.1)")
+    p.add_argument("--scale", type=float, default=0.1, help="relative size of the parameter perturbations (0.1)")
+    p.add_argument("--strength", type=float, default=0.5,
+                   help="skew products: the coupling's speed relative to the response's own (0.5)")
     p.add_argument("--max-draws", type=int, help="give up after this many candidates (default 50 * n)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_generate)
@@ -69,8 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from ..generator.systems import generate_systems
 
-    summary = generate_systems(args.n, args.seed, args.out, scale=args.scale, max_draws=args.max_draws,
-                               progress=not args.quiet)
+    summary = generate_systems(args.n, args.seed, args.out, scale=args.scale, strength=args.strength,
+                               max_draws=args.max_draws, progress=not args.quiet)
     print(f"{len(summary.accepted)} systems accepted of {summary.draws} drawn, in {args.out}")
     print("rejected: " + ", ".join(f"{k} {v}" for k, v in summary.rejected.items()))
     return 0 if len(summary.accepted) >= args.n else 1
