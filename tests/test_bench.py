@@ -35,7 +35,7 @@ def test_the_table_names_every_issue_benchmark():
     assert [b.name for b in select(None)] == list(BENCHMARKS)
     assert {"generation-radau", "generation-dop853", "generation-cold", "limit-c", "compile", "lyapunov",
             "dataset-dysts2021", "scaling", "harness", "memory", "train-esn", "train-plrnn",
-            "train-transformer"} == set(BENCHMARKS)
+            "train-transformer", "generator"} == set(BENCHMARKS)
     assert [b.name for b in select(["memory", "limit-c"])] == ["limit-c", "memory"]  # table order
     with pytest.raises(db.DystsBenchError, match=r"unknown benchmark.*choose from"):
         select(["nope"])

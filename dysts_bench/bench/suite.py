@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DystsBenchError
-from . import compilation, dataset, forecasters, generation, harness, limit, lyapunov, memory, scaling
+from . import compilation, dataset, forecasters, generation, generator, harness, limit, lyapunov, memory, scaling
 from .record import ERROR, NotAvailable, Record, not_available
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("limit-c", "Kernel steps/s vs the same RK4 in C (Lorenz)", limit.versus_c),
     Benchmark("compile", "Compile the whole registry: cold (empty caches) vs warm (cached)", compilation.registry),
     Benchmark("lyapunov", "Lorenz Lyapunov spectrum converged within 1%", lyapunov.lorenz_spectrum),
+    Benchmark("generator", "System generator: accepted systems per CPU-hour", generator.systems_per_hour),
     Benchmark("dataset-dysts2021", "Generate dysts2021 fine (train + test) for the registry, warm",
               dataset.dysts2021_fine),
     Benchmark("scaling", "Dataset generation: serial vs 2 Dask workers", scaling.two_workers),
