@@ -36,7 +36,7 @@ def test_the_zero_one_test_and_the_line_share_separate_regular_from_chaotic():
 
 
 def test_generated_systems_are_registry_entries_deterministic_and_resumable(tmp_path):
-    first = generate_systems(3, 7, tmp_path / "a", progress=False)
+    first = generate_systems(3, 7, tmp_path / "a", invariants=False, progress=False)
     assert len(first.accepted) == 3 and first.draws >= 3
     for name in first.accepted:
         path = tmp_path / "a" / name / "1.yaml"
@@ -46,15 +46,15 @@ def test_generated_systems_are_registry_entries_deterministic_and_resumable(tmp_
         assert "generated" in spec.tags
     lock = json.loads((tmp_path / "a" / "registry.lock").read_text())
     assert sorted(lock) == sorted(f"{n}/1" for n in first.accepted)
-    generate_systems(1, 7, tmp_path / "b", progress=False)     # cut short, then resumed
-    resumed = generate_systems(3, 7, tmp_path / "b", progress=False)
+    generate_systems(1, 7, tmp_path / "b", invariants=False, progress=False)     # cut short, then resumed
+    resumed = generate_systems(3, 7, tmp_path / "b", invariants=False, progress=False)
     assert resumed.accepted == first.accepted
     for name in first.accepted:
         assert (tmp_path / "a" / name / "1.yaml").read_bytes() == (tmp_path / "b" / name / "1.yaml").read_bytes()
     assert (tmp_path / "a" / LOG_FILE).read_text() == (tmp_path / "b" / LOG_FILE).read_text()
     assert sum(first.rejected.values()) == first.draws - 3
     with pytest.raises(DystsBenchError, match="seed 7"):
-        generate_systems(3, 8, tmp_path / "a", progress=False)
+        generate_systems(3, 8, tmp_path / "a", invariants=False, progress=False)
 
 
 def test_names_come_from_the_parents_and_the_parameters():
@@ -68,6 +68,10 @@ def test_the_command_line(tmp_path, capsys):
     assert main(["systems", "generate", "--n", "1", "--seed", "3", "--out", str(tmp_path / "g"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "1 systems accepted" in out and "rejected:" in out
+    (spec,) = (tmp_path / "g").glob("*/1.yaml")
+    system = db.System.from_file(spec)
+    assert system.invariants["spec_hash"] == system.spec_hash and system.invariants["lyapunov_max"]["value"] > 0
+    assert check_system(spec, long_run=False) == []
 
 
 def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():

@@ -65,6 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strength", type=float, default=0.5,
                    help="skew products: the coupling's speed relative to the response's own (0.5)")
     p.add_argument("--max-draws", type=int, help="give up after this many candidates (default 50 * n)")
+    p.add_argument("--no-invariants", action="store_true",
+                   help="skip each accepted system's invariants sidecar (seconds per system)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_generate)
 
@@ -73,7 +75,7 @@ def _generate(args: argparse.Namespace) -> int:
     from ..generator.systems import generate_systems
 
     summary = generate_systems(args.n, args.seed, args.out, scale=args.scale, strength=args.strength,
-                               max_draws=args.max_draws, progress=not args.quiet)
+                               max_draws=args.max_draws, invariants=not args.no_invariants, progress=not args.quiet)
     print(f"{len(summary.accepted)} systems accepted of {summary.draws} drawn, in {args.out}")
     print("rejected: " + ", ".join(f"{k} {v}" for k, v in summary.rejected.items()))
     return 0 if len(summary.accepted) >= args.n else 1

@@ -28,6 +28,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from ..errors import DystsBenchError
+from ..invariants.sidecar import compute_invariants, write_sidecar
 from ..specs.registry import write_lock
 from ..specs.schema import SystemSpec
 from ..system import System, get_system, list_systems
@@ -148,8 +149,10 @@ class Summary:
 
 
 def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, strength: float = 0.5,
-                     max_draws: int | None = None, progress: bool = True) -> Summary:
-    """Draw candidates until `n` are accepted (or `max_draws`, default 50·n, are spent); write them to `out`."""
+                     max_draws: int | None = None, invariants: bool = True, progress: bool = True) -> Summary:
+    """Draw candidates until `n` are accepted (or `max_draws`, default 50·n, are spent); write them to `out`,
+    each with its invariants sidecar (`<Name>/1.invariants.json`, as the registry's) unless `invariants` is
+    False. The specs are the same bit for bit for the same seed; a sidecar records when it was computed."""
     if n < 1 or scale <= 0 or strength <= 0:
         raise DystsBenchError(f"need n >= 1, scale > 0 and strength > 0, got n={n}, scale={scale}, strength={strength}")
     out = Path(out)
@@ -179,6 +182,9 @@ def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, 
                 folder = out / candidate.name
                 folder.mkdir(exist_ok=True)
                 (folder / "1.yaml").write_text(spec_text(candidate, verdict.state))
+                if invariants:
+                    system = System.from_file(folder / "1.yaml")
+                    write_sidecar(system, compute_invariants(system, seed=seed))
                 accepted.append(candidate.name)
                 bar.update(1)
             fh.write(json.dumps(record) + "\n")
