@@ -104,6 +104,9 @@ def test_results_carry_equations_and_a_recovery_that_check_recomputes(sindy_resu
     stripped = results.model_copy(deep=True)
     stripped.records[0].equations = None
     assert any("without the identified equations" in p for p in results_problems(stripped))
+    renamed = results.model_copy(deep=True)
+    renamed.records[0].system = "NoSuchSystem"
+    assert any("not in the registry" in p for p in results_problems(renamed))  # reported, not a crash
 
 
 class ClaimsTheTruth:

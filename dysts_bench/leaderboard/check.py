@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.manifest import MANIFEST_DIR, identity_hash
+from ..errors import DystsBenchError
 from ..evaluate.recovery import field_of, recovery
 from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Results, load_results
 from ..evaluate.summary import summarize_records
@@ -212,7 +213,10 @@ def _recovery_problems(results: Results) -> list[str]:
         key = (r.system, json.dumps([t.model_dump() for t in r.equations]))
         if key not in recomputed:
             summary = results.systems.get(r.system)
-            system = get_system(r.system, summary.version if summary else None)
+            try:
+                system = get_system(r.system, summary.version if summary else None)
+            except DystsBenchError:
+                continue  # not a registry system (version): _record_problems says so
             if any(t.equation >= system.dim or len(t.exponents) != system.dim for t in r.equations):
                 recomputed[key] = None
             else:
