@@ -90,3 +90,11 @@ def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():
     np.testing.assert_allclose(both[:, :3], alone, rtol=1e-6, atol=1e-6)
     free = db.integrate(rossler, t_end=2.0, dt_out=0.1).y
     assert np.abs(both[-1, 3:] - free[-1]).max() > 1e-3  # the response is driven
+
+
+def test_a_dask_cluster_draws_the_same_systems(tmp_path):
+    serial = generate_systems(2, 11, tmp_path / "serial", invariants=False, progress=False)
+    parallel = generate_systems(2, 11, tmp_path / "dask", invariants=False, workers=2, progress=False)
+    assert parallel.accepted == serial.accepted
+    for name in [*(f"{n}/1.yaml" for n in serial.accepted), LOG_FILE]:
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes()

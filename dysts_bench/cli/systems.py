@@ -56,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "filter: bounded, not a fixed point, 0-1 test K >= 0.5 and no line spectrum, largest "
                     "Lyapunov exponent clearly positive. Each kept system is written as OUT/<Name>/1.yaml (a "
                     "spec `systems check` accepts, with its provenance) and locked in OUT/registry.lock; every "
-                    "draw's outcome goes to OUT/generate.jsonl. The same seed gives the same systems; a killed "
-                    "run resumes where it stopped when run again.")
+                    "draw's outcome goes to OUT/generate.jsonl. The same seed gives the same systems, serially or on "
+                    "a Dask cluster; a killed run resumes where it stopped when run again.")
     p.add_argument("--n", type=int, required=True, help="how many systems to accept")
     p.add_argument("--seed", type=int, required=True, help="seed of every draw")
     p.add_argument("--out", type=Path, required=True, help="folder to write the systems to")
@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-draws", type=int, help="give up after this many candidates (default 50 * n)")
     p.add_argument("--no-invariants", action="store_true",
                    help="skip each accepted system's invariants sidecar (seconds per system)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, help="draw candidates in parallel on a local Dask cluster")
+    group.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_generate)
 
@@ -75,7 +78,8 @@ def _generate(args: argparse.Namespace) -> int:
     from ..generator.systems import generate_systems
 
     summary = generate_systems(args.n, args.seed, args.out, scale=args.scale, strength=args.strength,
-                               max_draws=args.max_draws, invariants=not args.no_invariants, progress=not args.quiet)
+                               max_draws=args.max_draws, invariants=not args.no_invariants, workers=args.workers,
+                               scheduler=args.scheduler, progress=not args.quiet)
     print(f"{len(summary.accepted)} systems accepted of {summary.draws} drawn, in {args.out}")
     print("rejected: " + ", ".join(f"{k} {v}" for k, v in summary.rejected.items()))
     return 0 if len(summary.accepted) >= args.n else 1

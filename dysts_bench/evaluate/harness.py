@@ -250,7 +250,7 @@ def _run(forecaster: Any, jobs: list[Job], timeout: float | None, workers: int |
     try:
         if scheduler is None:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   silence_logs=logging.WARNING,
+                                   silence_logs=logging.WARNING, dashboard_address=":0",
                                    env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
         with Client(scheduler or cluster) as client:
             futures = [client.submit(score_one, forecaster, job, timeout, pure=False) for job in jobs]

@@ -16,12 +16,16 @@ the attractor as initial condition and their provenance; `<out>/registry.lock` l
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -148,11 +152,69 @@ class Summary:
     draws: int
 
 
+@functools.lru_cache(maxsize=1)
+def _pool() -> tuple[Parent, ...]:
+    """The parents, loaded once per process (each Dask worker builds its own)."""
+    return tuple(parents())
+
+
+def evaluate_draw(seed: int, i: int, scale: float, strength: float, invariants: bool) -> dict[str, Any]:
+    """Draw i's record; an accepted one also carries its spec text (`spec`) and sidecar (`sidecar`)."""
+    candidate = draw(list(_pool()), seed, i, scale, strength)
+    verdict = chaos_filter(candidate.system, candidate.period,
+                           seed=int(np.random.default_rng([seed, i, 1]).integers(2**31)))
+    record: dict[str, Any] = {"seed": seed, "draw": i, "kind": candidate.provenance["kind"],
+                              "parents": candidate.provenance["parents"], "name": candidate.name,
+                              "accepted": verdict.passed, "reason": verdict.reason, "message": verdict.message,
+                              "measured": verdict.measured}
+    if verdict.passed:
+        record["spec"] = spec_text(candidate, verdict.state)
+        if invariants:  # computed here, where the draw ran: the parent process only writes files
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / candidate.name / "1.yaml"
+                path.parent.mkdir()
+                path.write_text(record["spec"])
+                record["sidecar"] = compute_invariants(System.from_file(path), seed=seed)
+    return record
+
+
+def _outcomes(start: int, stop: int, args: tuple, workers: int | None, scheduler: str | None) -> Iterator[dict]:
+    """The records of draws start, start + 1, ... in draw order: here, or on a Dask cluster in chunks."""
+    if workers is None and scheduler is None:
+        for i in range(start, stop):
+            yield evaluate_draw(args[0], i, *args[1:])
+        return
+    from dask.distributed import Client, LocalCluster
+
+    chatter = logging.getLogger("distributed")
+    level = chatter.level
+    chatter.setLevel(logging.WARNING)
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   silence_logs=logging.WARNING, dashboard_address=":0",  # any free port
+                                   env={"NUMBA_NUM_THREADS": "1"})
+        with Client(scheduler or cluster) as client:
+            chunk = 4 * max(len(client.scheduler_info()["workers"]), 1)
+            for first in range(start, stop, chunk):
+                draws = range(first, min(first + chunk, stop))
+                futures = [client.submit(evaluate_draw, args[0], i, *args[1:], pure=False) for i in draws]
+                for future in futures:  # in draw order, so the result is the serial one
+                    yield future.result()
+    finally:
+        if cluster is not None:
+            cluster.close()
+        chatter.setLevel(level)
+
+
 def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, strength: float = 0.5,
-                     max_draws: int | None = None, invariants: bool = True, progress: bool = True) -> Summary:
+                     max_draws: int | None = None, invariants: bool = True, workers: int | None = None,
+                     scheduler: str | None = None, progress: bool = True) -> Summary:
     """Draw candidates until `n` are accepted (or `max_draws`, default 50·n, are spent); write them to `out`,
     each with its invariants sidecar (`<Name>/1.invariants.json`, as the registry's) unless `invariants` is
-    False. The specs are the same bit for bit for the same seed; a sidecar records when it was computed."""
+    False. Draws run here, or on a local Dask cluster of `workers` processes or at `scheduler`, with the
+    same result: the specs are the same bit for bit for the same seed (a sidecar records when it was made)."""
     if n < 1 or scale <= 0 or strength <= 0:
         raise DystsBenchError(f"need n >= 1, scale > 0 and strength > 0, got n={n}, scale={scale}, strength={strength}")
     out = Path(out)
@@ -161,34 +223,28 @@ def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, 
     if done and done[0].get("seed") != seed:
         raise DystsBenchError(f"{out} holds systems generated with seed {done[0].get('seed')}; use that seed to "
                               "resume, or another folder")
-    pool = parents()
-    if not pool:
+    if not _pool():
         raise DystsBenchError("no registry system can be a parent (an autonomous chaotic ODE with invariants)")
     max_draws = max_draws or 50 * n
     accepted = [d["name"] for d in done if d["accepted"]]
     bar = tqdm(total=n, initial=min(len(accepted), n), desc="generate", unit="system", disable=not progress)
+    outcomes = _outcomes(len(done), max_draws, (seed, scale, strength, invariants), workers, scheduler)
     with (out / LOG_FILE).open("a") as fh:
-        for i in range(len(done), max_draws):
-            if len(accepted) >= n:
-                break
-            candidate = draw(pool, seed, i, scale, strength)
-            verdict = chaos_filter(candidate.system, candidate.period,
-                                   seed=int(np.random.default_rng([seed, i, 1]).integers(2**31)))
-            record = {"seed": seed, "draw": i, "kind": candidate.provenance["kind"],
-                      "parents": candidate.provenance["parents"], "name": candidate.name,
-                      "accepted": verdict.passed, "reason": verdict.reason, "message": verdict.message,
-                      "measured": verdict.measured}
-            if verdict.passed:
-                folder = out / candidate.name
+        for record in outcomes if len(accepted) < n else ():
+            spec, sidecar = record.pop("spec", None), record.pop("sidecar", None)
+            if spec is not None:
+                folder = out / record["name"]
                 folder.mkdir(exist_ok=True)
-                (folder / "1.yaml").write_text(spec_text(candidate, verdict.state))
-                if invariants:
-                    system = System.from_file(folder / "1.yaml")
-                    write_sidecar(system, compute_invariants(system, seed=seed))
-                accepted.append(candidate.name)
+                (folder / "1.yaml").write_text(spec)
+                if sidecar is not None:
+                    write_sidecar(System.from_file(folder / "1.yaml"), sidecar)
+                accepted.append(record["name"])
                 bar.update(1)
             fh.write(json.dumps(record) + "\n")
             fh.flush()
+            if len(accepted) >= n:
+                break
+    outcomes.close()
     bar.close()
     write_lock(root=out)
     records = _draws(out)
