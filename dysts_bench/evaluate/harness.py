@@ -240,26 +240,14 @@ def _run(forecaster: Any, jobs: list[Job], timeout: float | None, workers: int |
         for job in jobs:
             yield score_one(forecaster, job, timeout)
         return
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    # The scheduler's and workers' connection chatter (INFO) would bury the progress bar, or --quiet.
-    chatter = logging.getLogger("distributed")
-    level = chatter.level
-    chatter.setLevel(logging.WARNING)
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   silence_logs=logging.WARNING, dashboard_address=":0",
-                                   env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
-        with Client(scheduler or cluster) as client:
-            futures = [client.submit(score_one, forecaster, job, timeout, pure=False) for job in jobs]
-            for future in as_completed(futures):
-                yield future.result()
-    finally:
-        if cluster is not None:
-            cluster.close()
-        chatter.setLevel(level)
+    from ..parallel import dask_client
+
+    with dask_client(workers, scheduler, {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}) as client:
+        futures = [client.submit(score_one, forecaster, job, timeout, pure=False) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:

@@ -184,28 +184,15 @@ def _outcomes(start: int, stop: int, args: tuple, workers: int | None, scheduler
         for i in range(start, stop):
             yield evaluate_draw(args[0], i, *args[1:])
         return
-    from dask.distributed import Client, LocalCluster
+    from ..parallel import dask_client
 
-    chatter = logging.getLogger("distributed")
-    level = chatter.level
-    chatter.setLevel(logging.WARNING)
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   silence_logs=logging.WARNING, dashboard_address=":0",  # any free port
-                                   env={"NUMBA_NUM_THREADS": "1"})
-        with Client(scheduler or cluster) as client:
-            chunk = 4 * max(len(client.scheduler_info()["workers"]), 1)
-            for first in range(start, stop, chunk):
-                draws = range(first, min(first + chunk, stop))
-                futures = [client.submit(evaluate_draw, args[0], i, *args[1:], pure=False) for i in draws]
-                for future in futures:  # in draw order, so the result is the serial one
-                    yield future.result()
-    finally:
-        if cluster is not None:
-            cluster.close()
-        chatter.setLevel(level)
+    with dask_client(workers, scheduler, {"NUMBA_NUM_THREADS": "1"}) as client:
+        chunk = 4 * max(len(client.scheduler_info()["workers"]), 1)
+        for first in range(start, stop, chunk):
+            draws = range(first, min(first + chunk, stop))
+            futures = [client.submit(evaluate_draw, args[0], i, *args[1:], pure=False) for i in draws]
+            for future in futures:  # in draw order, so the result is the serial one
+                yield future.result()
 
 
 def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, strength: float = 0.5,
