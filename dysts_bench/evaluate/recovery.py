@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ..system import System
 
 ZERO = 1e-12  # an expanded true coefficient below this share of the largest is rounding, not a term
-MAX_TERMS = 400  # identified terms kept in a results record; a results file stays small
 MATCH_TOLERANCE = 1e-3  # normalized error (in σ) within which the equations must reproduce the forecast
 
 

@@ -14,7 +14,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import DystsBenchError
-from .recovery import MAX_TERMS
 
 SCHEMA_VERSION = 1
 # The evaluation protocol results are made under (docs/protocol.md); files of different protocols are never
@@ -23,6 +22,7 @@ PROTOCOL = 2
 Status = Literal["ok", "error", "timeout", "invalid"]
 # The long-term statistics measured on long free runs (scoring.py); their records carry a `long_status`.
 LONG_TERM = ("d_stsp", "d_h")
+MAX_TERMS = 400  # identified equation terms kept in a record (evaluate/recovery.py): a results file stays small
 # The metrics the leaderboard's main table shows, in its order.
 HEADLINE_METRICS = ("vpt", "vpt_smape30", "d_stsp", "d_h", "smape")
 
@@ -125,7 +125,7 @@ class Record(_Model):
     # What fit chose on held-out data (the forecaster's `fitted_params_`: a ridge, a lookback), per system.
     fitted_params: dict[str, bool | int | float | str | None] = Field(default_factory=dict)
     predict_seconds: float | None = None
-    # Equation learners: the identified polynomial (at most recovery.MAX_TERMS terms) and its recovery score.
+    # Equation learners: the identified polynomial (at most MAX_TERMS terms) and its recovery score.
     equations: list[Term] | None = Field(default=None, max_length=MAX_TERMS)
     recovery: Recovery | None = None
     # The long free run of this initial condition (protocol 2), if the test split has them: its own status,

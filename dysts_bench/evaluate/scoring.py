@@ -34,7 +34,8 @@ from ..forecast.protocol import (
 )
 from .long_term import d_h, d_stsp
 from .metrics import LONG_TERM, VALID_TIMES, WINDOW_NAMES, compute_metrics
-from .recovery import MAX_TERMS, mismatch, recovery, reproduces, terms_of
+from .recovery import mismatch, recovery, reproduces, terms_of
+from .results import MAX_TERMS
 
 Emit = Callable[[dict[str, Any]], None]
 
