@@ -108,12 +108,12 @@ class SINDy:
 
     def fit(self, series: list[np.ndarray], *, dt: float) -> SINDy:
         """Chooses the degree and threshold on held-out series, then identifies the equations on all of them."""
-        degrees, thresholds = self._grid()
+        asked, thresholds = self._grid()
         trim = self.fd_order // 2 + 1
         dim = check_series(series, "SINDy", min_length=2 * trim + 2)
-        degrees = [d for d in degrees if _n_features(dim, d) <= MAX_FEATURES]
+        degrees = [d for d in asked if _n_features(dim, d) <= MAX_FEATURES]
         if not degrees:
-            raise ForecasterError(f"SINDy: a {dim}-D polynomial library of degree {min(self._grid()[0])} has more "
+            raise ForecasterError(f"SINDy: a {dim}-D polynomial library of degree {min(asked)} has more "
                                   f"than {MAX_FEATURES} terms; pass degree=1")
         data = [np.asarray(s, dtype=float) for s in series if len(s) >= 2 * trim + 2]
         self.scaler_ = Standardizer.fit(data)

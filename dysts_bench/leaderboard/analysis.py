@@ -20,9 +20,9 @@ import numpy as np
 from scipy import stats
 
 from .boards import Board
+from .compare import N_BOOTSTRAP
 from .tables import Cell, Header, Row, Table, number_cell, text_cell
 
-N_BOOTSTRAP = 2000
 INVARIANTS = {
     "lyapunov_max": "λ_max",
     "kaplan_yorke_dimension": "Kaplan–Yorke dimension",
