@@ -271,6 +271,8 @@ def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:
             record["metrics"] = {**record["metrics"], **event["metrics"]}
             record.update(long_status=event["status"], long_message=event["message"],
                           long_seconds=event["seconds"])
+        elif event["event"] == "trace":
+            outcome.setdefault("trace", {}).update(event["trace"])
         elif event["event"] == "failed":
             outcome["records"].append({"system": job.system, "ic": 0, "status": event["status"],
                                        "message": event["message"], "metrics": {}})
@@ -301,7 +303,8 @@ def _assemble(info: ForecasterInfo, dataset: DatasetInfo, mode: str, train: list
         o["system"]: SystemSummary(
             system=o["system"], version=o["version"], lyapunov_time=o["lyapunov_time"],
             n_ok=totals[o["system"]].n_ok, n_failed=totals[o["system"]].n_failed,
-            metrics=totals[o["system"]].metrics, censored=totals[o["system"]].censored, floors=o["floors"])
+            metrics=totals[o["system"]].metrics, censored=totals[o["system"]].censored, floors=o["floors"],
+            trace=o.get("trace"))
         for o in outcomes if o["system"] in totals
     }
     return Results(protocol=PROTOCOL, mode=mode, forecaster=info, dataset=dataset, conventions=Conventions(),

@@ -293,9 +293,8 @@ def _dtw_mean_abs(a, b):  # pragma: no cover - compiled
 
 # --------------------------------------------------------------------------------- valid prediction time
 
-def vpt(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_max: float, sigma: np.ndarray,
-        epsilon: float = VPT_EPSILON) -> Any:
-    """Valid prediction time in Lyapunov times: first time ‖ŷ − y‖ / sqrt(Σσ_i²) exceeds ε (0.5).
+def normalized_error(y_true: np.ndarray, y_pred: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """The error ‖ŷ(t) − y(t)‖ / sqrt(Σσ_i²) at each step, shape (..., time): what VPT thresholds.
 
     `sigma` holds the standard deviation of each coordinate over the system's reference trajectory.
     """
@@ -305,8 +304,13 @@ def vpt(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_max: floa
         raise MetricError(f"vpt: sigma must be the {t.shape[-1]} non-negative per-coordinate standard "
                           f"deviations of the reference trajectory, got {sigma}")
     scale = math.sqrt(float(np.sum(np.broadcast_to(sigma, t.shape[-1:]) ** 2)))
-    error = np.linalg.norm(p - t, axis=-1) / scale
-    return _first_exceedance(error, epsilon, dt, lyapunov_max)
+    return np.linalg.norm(p - t, axis=-1) / scale
+
+
+def vpt(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_max: float, sigma: np.ndarray,
+        epsilon: float = VPT_EPSILON) -> Any:
+    """Valid prediction time in Lyapunov times: first time the normalized error exceeds ε (0.5)."""
+    return _first_exceedance(normalized_error(y_true, y_pred, sigma), epsilon, dt, lyapunov_max)
 
 
 def vpt_smape30(y_true: np.ndarray, y_pred: np.ndarray, *, dt: float, lyapunov_max: float,

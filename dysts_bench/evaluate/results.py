@@ -6,12 +6,15 @@ Layout: what was scored (forecaster, dataset, conventions, environment), one rec
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import DystsBenchError
 
@@ -141,6 +144,78 @@ class Record(_Model):
         return {k: (None if v is None or not math.isfinite(v) else float(v)) for k, v in metrics.items()}
 
 
+MAX_TRACE_POINTS = 100_000   # values of one packed array: bounds what a check decodes
+
+
+class Packed(_Model):
+    """A float array kept compactly: little-endian `dtype` values in base64; value = stored · scale + offset,
+    with one scale and offset per coordinate (last axis) where given."""
+
+    dtype: Literal["float16", "float32"]
+    shape: list[int] = Field(min_length=1, max_length=2)
+    data: str
+    offset: list[float] | None = None
+    scale: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Packed:
+        if any(n < 1 for n in self.shape) or math.prod(self.shape) > MAX_TRACE_POINTS:
+            raise ValueError(f"shape {self.shape}: each size must be positive and the array at most "
+                             f"{MAX_TRACE_POINTS} values")
+        try:
+            raw = base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("data is not base64") from None
+        if len(raw) != math.prod(self.shape) * np.dtype(self.dtype).itemsize:
+            raise ValueError(f"data holds {len(raw)} bytes, not the {math.prod(self.shape)} {self.dtype} values "
+                             f"of shape {self.shape}")
+        for name in ("offset", "scale"):
+            given = getattr(self, name)
+            if given is not None and (len(given) != self.shape[-1] or not all(map(math.isfinite, given))):
+                raise ValueError(f"{name} must hold {self.shape[-1]} finite numbers, one per coordinate")
+        if not np.all(np.isfinite(self.array())):
+            raise ValueError("the array holds NaN or infinite values")
+        return self
+
+    def array(self) -> np.ndarray:
+        """The values as float64, of `shape`."""
+        stored = np.frombuffer(base64.b64decode(self.data), dtype=np.dtype(self.dtype).newbyteorder("<"))
+        values = stored.astype(np.float64).reshape(self.shape)
+        if self.scale is not None:
+            values = values * np.asarray(self.scale)
+        if self.offset is not None:
+            values = values + np.asarray(self.offset)
+        return values
+
+    @classmethod
+    def of(cls, values: np.ndarray, dtype: Literal["float16", "float32"], *, centre: bool = False) -> Packed:
+        """Pack an array; `centre` first removes each coordinate's mean and divides by its spread, so that
+        float16 keeps three digits of an attractor's size whatever its units."""
+        values = np.asarray(values, dtype=np.float64)
+        offset = scale = None
+        if centre:
+            mean, spread = values.mean(axis=0), values.std(axis=0)
+            spread = np.where(spread > 0, spread, 1.0)
+            values = (values - mean) / spread
+            offset, scale = mean.tolist(), spread.tolist()
+        stored = values.astype(np.dtype(dtype).newbyteorder("<"))
+        return cls(dtype=dtype, shape=list(values.shape), data=base64.b64encode(stored.tobytes()).decode("ascii"),
+                   offset=offset, scale=scale)
+
+
+class Trace(_Model):
+    """What a system's page draws for one forecaster (evaluate/traces.py): error growth, one forecast, one
+    long free run. Each part is absent when no forecast (or long run) of the system succeeded."""
+
+    error_stride: int = Field(default=1, ge=1)
+    error: Packed | None = None        # (3, n): 25th, 50th, 75th percentile of e(t) every error_stride steps
+    ic: int | None = Field(default=None, ge=0)   # the test initial condition whose forecast is kept
+    forecast: Packed | None = None     # (horizon, dim), every step
+    long_ic: int | None = Field(default=None, ge=0)
+    long_stride: int = Field(default=1, ge=1)
+    long_run: Packed | None = None     # (m, dim): every long_stride-th point after the discarded lead-in
+
+
 class SystemSummary(_Model):
     """Per system: counts, its Lyapunov time, the median of each metric, and the truth-vs-truth floors."""
 
@@ -152,6 +227,7 @@ class SystemSummary(_Model):
     metrics: dict[str, float | None] = Field(default_factory=dict)     # median over ICs
     censored: list[str] = Field(default_factory=list)   # metrics whose median is a lower bound (see summary.py)
     floors: dict[str, float | None] = Field(default_factory=dict)      # truth vs truth (d_stsp, d_h)
+    trace: Trace | None = None     # what the system page draws; absent in files made before it was kept
 
 
 class Summary(_Model):

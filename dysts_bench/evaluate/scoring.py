@@ -36,6 +36,7 @@ from .long_term import d_h, d_stsp
 from .metrics import LONG_TERM, VALID_TIMES, WINDOW_NAMES, compute_metrics
 from .recovery import mismatch, recovery, reproduces, terms_of
 from .results import MAX_TERMS
+from .traces import TraceBuilder
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -130,7 +131,8 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     """Fit (per-system mode) and forecast each test initial condition, emitting events and records.
 
     Events: {"event": "data", ...} once the data is read, {"event": "fitted", "seconds": s} after fit,
-    then {"event": "record", "record": {...}} per initial condition.
+    then {"event": "record", "record": {...}} per initial condition, {"event": "long", ...} per long run,
+    and {"event": "trace", "trace": {...}} with parts of what the system page draws (traces.py).
     """
     data = read_system(job)
     n_long = 0 if data.long is None else len(data.long)
@@ -161,6 +163,7 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     emit({"event": "fitted", "seconds": fit_seconds})
     inputs = {"dt": data.dt, "sigma": data.sigma}
     equations = _Equations(job, data, identified) if identified is not None else None
+    traces = TraceBuilder(data.sigma, job.long_discard)
     for ic, trajectory in enumerate(data.test):
         context = trajectory[: job.context]
         truth = trajectory[job.context: job.context + job.horizon]
@@ -175,15 +178,21 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
         except BaseException as exc:
             emit({"event": "record", "record": _record(job.system, ic, "error", f"predict failed: {_describe(exc)}")})
             continue
-        metrics = _metrics(truth, prediction, context, inputs, data.lyapunov_max)
+        metrics = window_metrics(truth, prediction, context, inputs, data.lyapunov_max)
         record = _record(job.system, ic, "ok", "", metrics, fit_seconds, seconds)
         record["fitted_params"] = chosen
         if equations is not None:
             record.update(equations.entries(context, prediction))
         record["censored"] = censored(metrics, job.horizon * data.dt * (data.lyapunov_max or 0.0))
         emit({"event": "record", "record": record})
+        traces.add(ic, truth, prediction)
+    if (event := traces.short_event()) is not None:
+        emit(event)
     for ic in range(n_long):
-        emit(_long_run(forecaster, job, data, ic))
+        event, run = _long_run(forecaster, job, data, ic)
+        emit(event)
+        if run is not None and (trace := traces.long_event(ic, run)) is not None:
+            emit(trace)
 
 
 class _Equations:
@@ -216,8 +225,9 @@ class _Equations:
         return {"equations": self.terms, "recovery": self.recovery}
 
 
-def _long_run(forecaster: Any, job: Job, data: SystemData, ic: int) -> dict[str, Any]:
-    """The long free run from one test context, scored against its true continuation: a `long` event."""
+def _long_run(forecaster: Any, job: Job, data: SystemData, ic: int) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The long free run from one test context, scored against its true continuation: a `long` event and
+    the run (None if it failed)."""
     context = data.test[ic, : job.context]
     truth = data.long[ic, job.context:]
     start = time.perf_counter()
@@ -226,13 +236,13 @@ def _long_run(forecaster: Any, job: Job, data: SystemData, ic: int) -> dict[str,
         seconds = time.perf_counter() - start
         prediction = check_prediction(raw, job.long_length, truth.shape[1])
     except ForecasterError as exc:
-        return long_event(ic, "invalid", f"long run: {exc}")
+        return long_event(ic, "invalid", f"long run: {exc}"), None
     except BaseException as exc:
-        return long_event(ic, "error", f"long run failed: {_describe(exc)}")
+        return long_event(ic, "error", f"long run failed: {_describe(exc)}"), None
     kept = slice(job.long_discard, None)
     metrics = {"d_stsp": float(d_stsp(truth[kept], prediction[kept])),
                "d_h": float(d_h(truth[kept], prediction[kept]))}
-    return long_event(ic, "ok", "", metrics, seconds)
+    return long_event(ic, "ok", "", metrics, seconds), prediction
 
 
 def long_event(ic: int, status: str, message: str, metrics: dict[str, float] | None = None,
@@ -242,8 +252,9 @@ def long_event(ic: int, status: str, message: str, metrics: dict[str, float] | N
             "metrics": metrics or dict.fromkeys(LONG_TERM), "seconds": seconds}
 
 
-def _metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inputs: dict[str, Any],
-             lyapunov_max: float | None) -> dict[str, float | None]:
+def window_metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inputs: dict[str, Any],
+                   lyapunov_max: float | None) -> dict[str, float | None]:
+    """A record's metrics of one forecast over the window (the long-term statistics left to the long runs)."""
     from .metrics import METRICS
 
     names = [n for n in METRICS if lyapunov_max is not None or "lyapunov_max" not in METRICS[n].needs]

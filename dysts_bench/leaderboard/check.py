@@ -6,6 +6,9 @@ bytes (`manifest_file_hash`). The manifest's `identity_hash` (recomputed from it
 and the metadata they are read by, whatever the JSON layout) is accepted as well; a stored
 `content_hash` field is never trusted.
 
+Each system's trace (what its page draws, evaluate/traces.py) must have the shapes `evaluate` writes and
+point at successful records; with the archive (`--data`), the kept forecast's record is rescored from it.
+
 The summaries are recomputed by `summarize_records`: per system, the median over its successful
 forecasts (status `ok`, metric not null) of each metric; overall, the median and the mean over systems
 of those per-system medians, and the number of systems without any successful forecast.
@@ -23,11 +26,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..data.manifest import MANIFEST_DIR, identity_hash
 from ..errors import DystsBenchError
 from ..evaluate.recovery import field_of, recovery
-from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Results, load_results
+from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Packed, Results, Trace, load_results
 from ..evaluate.summary import summarize_records
+from ..evaluate.traces import MAX_ERROR_POINTS, MAX_LONG_POINTS, stride_for
 from ..system import get_system, list_systems
 
 # The fix for any summary that does not follow from the records.
@@ -235,6 +241,100 @@ def _recovery_problems(results: Results) -> list[str]:
     return problems
 
 
+def _trace_problems(results: Results) -> list[str]:
+    """Each system's trace against the shapes `evaluate` writes and the records it points at."""
+    problems = []
+    ds = results.dataset
+    long_points = (ds.long_term["length"] - ds.long_term["discard"]) if ds.long_term else None
+    for name, summary in sorted(results.systems.items()):
+        trace, where = summary.trace, f"systems.{name}.trace"
+        if trace is None:
+            continue
+        try:
+            dim = get_system(name, summary.version).dim
+        except DystsBenchError:
+            continue  # not a registry system (version): _record_problems says so
+        records = {r.ic: r for r in results.records if r.system == name}
+        stride = stride_for(ds.horizon, MAX_ERROR_POINTS)
+        problems += _packed_problems(f"{where}.error", trace.error, (3, -(-ds.horizon // stride)),
+                                     trace.error_stride == stride, summary.n_ok > 0)
+        if trace.error is not None and not _quartiles_ordered(trace.error.array()):
+            problems.append(f"{where}.error: its rows must be the 25th, 50th and 75th percentiles, non-negative "
+                            f"and in order: {REGENERATE}")
+        problems += _pointer_problems(f"{where}.ic", trace.ic, trace.forecast, records, "status")
+        problems += _packed_problems(f"{where}.forecast", trace.forecast, (ds.horizon, dim))
+        if long_points is not None:
+            long_stride = stride_for(long_points, MAX_LONG_POINTS)
+            problems += _pointer_problems(f"{where}.long_ic", trace.long_ic, trace.long_run, records, "long_status")
+            problems += _packed_problems(f"{where}.long_run", trace.long_run, (-(-long_points // long_stride), dim),
+                                         trace.long_stride == long_stride)
+        elif trace.long_run is not None:
+            problems.append(f"{where}.long_run: the dataset has no long free runs: {REGENERATE}")
+    return problems
+
+
+def _packed_problems(where: str, packed: Packed | None, shape: tuple[int, int], stride_ok: bool = True,
+                     required: bool = False) -> list[str]:
+    if packed is None:
+        return [f"{where} is missing although the system has successful forecasts: {REGENERATE}"] if required else []
+    if tuple(packed.shape) != shape or not stride_ok:
+        return [f"{where} has shape {packed.shape} (its stride included), not the {list(shape)} that evaluate "
+                f"writes: {REGENERATE}"]
+    return []
+
+
+def _quartiles_ordered(q: np.ndarray) -> bool:
+    return bool(np.all(q >= 0) and np.all(q[0] <= q[1]) and np.all(q[1] <= q[2]))
+
+
+def _pointer_problems(where: str, ic: int | None, packed: Packed | None, records: Mapping[int, object],
+                      status: str) -> list[str]:
+    """The initial condition a kept forecast or long run names must be a record whose `status` is ok."""
+    if (ic is None) != (packed is None):
+        return [f"{where}: an initial condition and its array come together: {REGENERATE}"]
+    if ic is not None and getattr(records.get(ic), status, None) != "ok":
+        return [f"{where} = {ic} is not a successful record ({status} ok) of the system: {REGENERATE}"]
+    return []
+
+
+# The metrics rescored from a kept forecast: those continuous in it (ranks, ties and nearest neighbours move
+# with the float32 rounding of a forecast; a valid time may move by the one step a rounding can flip).
+RESCORED = ("vpt", "vpt_smape30", "smape", "mse", "mae", "rmse", "nrmse")
+
+
+def trace_forecast_problems(results: Results, data: str | Path) -> list[str]:
+    """Each kept forecast rescored against the archive's truth at `data`: its record must say the same."""
+    from ..evaluate.metrics import VALID_TIMES
+    from ..evaluate.scoring import Job, read_system, window_metrics
+
+    ds, problems = results.dataset, []
+    records = {(r.system, r.ic): r for r in results.records}
+    for name, summary in sorted(results.systems.items()):
+        trace = summary.trace or Trace()
+        record = records.get((name, trace.ic))
+        if trace.forecast is None or record is None:
+            continue
+        job = Job(str(data), name, ds.splits.get("fit", "train"), ds.splits.get("test", "test"), ds.context,
+                  ds.horizon)
+        sd = read_system(job)
+        series = sd.test[trace.ic]
+        context, truth = series[: ds.context], series[ds.context: ds.context + ds.horizon]
+        forecast = trace.forecast.array()
+        if forecast.shape != truth.shape:
+            continue  # _trace_problems says so
+        expected = window_metrics(truth, forecast, context, {"dt": sd.dt, "sigma": sd.sigma}, sd.lyapunov_max)
+        step = sd.dt * (sd.lyapunov_max or 0.0)
+        for metric in RESCORED:
+            value, want = record.metrics.get(metric), expected.get(metric)
+            if value is None or want is None or not math.isfinite(want):
+                continue
+            tol = step + 1e-9 if metric in VALID_TIMES else 1e-4 * abs(want) + 1e-6  # float32 rounding of the forecast
+            if abs(value - want) > tol:
+                problems.append(f"records[{name!r}, ic {trace.ic}].metrics.{metric} = {value:.6g}, but its kept "
+                                f"forecast scores {want:.6g} against the archive: {REGENERATE}")
+    return problems
+
+
 def _protocol_problems(results: Results) -> list[str]:
     if results.protocol == PROTOCOL:
         return []
@@ -248,17 +348,18 @@ def results_problems(results: Results, *, known: Mapping[str, KnownDataset] | No
     """Every inconsistency of a (schema-valid) results file, one message each naming the field; [] if none."""
     known = known_manifests() if known is None else known
     return (_protocol_problems(results) + _dataset_problems(results, known) + _record_problems(results)
-            + _summary_problems(results) + _recovery_problems(results))
+            + _summary_problems(results) + _recovery_problems(results) + _trace_problems(results))
 
 
 def check_file(path: str | Path, *, manifests: str | Path = MANIFEST_DIR,
                data: str | Path | None = None) -> tuple[Results, list[str]]:
     """Load a results file (ResultsError if it breaks the schema) and list its inconsistencies.
 
-    With `data` (the archive it was scored on), the truth-vs-truth floors are recomputed from it too.
+    With `data` (the archive it was scored on), the truth-vs-truth floors are recomputed from it too, and
+    each kept forecast is rescored.
     """
     results = load_results(path)
     problems = results_problems(results, known=known_manifests(manifests))
     if data is not None:
-        problems += floor_problems(results, data)
+        problems += floor_problems(results, data) + trace_forecast_problems(results, data)
     return results, problems
