@@ -13,16 +13,37 @@ from dysts_bench.evaluate.results import (
     DatasetInfo,
     Environment,
     ForecasterInfo,
+    Packed,
     Record,
     Results,
     SystemSummary,
+    Trace,
     save_results,
 )
+from dysts_bench.evaluate.traces import MAX_ERROR_POINTS, MAX_LONG_POINTS, stride_for
 from dysts_bench.leaderboard.check import manifest_file_hash, summarize_records
 
 SYSTEMS = ("Lorenz", "Rossler", "Thomas")
 LYAPUNOV = {"Lorenz": 0.9056, "Rossler": 0.0714, "Thomas": 0.0349}
 N_IC = 3
+HORIZON = 300
+LONG_TERM = {"n_ic": 1, "length": 2000, "discard": 400}
+
+
+def fake_trace(skill: float, rng: np.random.Generator) -> Trace:
+    """A trace of the shapes evaluate writes: error growing at a rate set by `skill`, a noisy Lorenz-like curve."""
+    stride = stride_for(HORIZON, MAX_ERROR_POINTS)
+    t = np.arange(0, HORIZON, stride) / 30.0
+    median = np.minimum(1e-4 * np.exp(t * 4.0 / skill), 50.0)
+    steps = np.arange(HORIZON)[:, None] * 0.05 + np.arange(3)
+    forecast = np.sin(steps) * [8.0, 9.0, 8.5] + [0.0, 0.0, 23.5] + rng.normal(scale=0.1, size=(HORIZON, 3))
+    long_stride = stride_for(LONG_TERM["length"] - LONG_TERM["discard"], MAX_LONG_POINTS)
+    n_long = -(-(LONG_TERM["length"] - LONG_TERM["discard"]) // long_stride)
+    angle = rng.uniform(0, 2 * np.pi, n_long)
+    run = np.stack([8 * np.cos(angle), 9 * np.sin(angle), 23.5 + 8 * np.sin(2 * angle)], axis=1)
+    return Trace(error_stride=stride, error=Packed.of(np.stack([median / 2, median, median * 2]), "float32"),
+                 ic=0, forecast=Packed.of(forecast, "float32"), long_ic=0, long_stride=long_stride,
+                 long_run=Packed.of(run, "float16", centre=True))
 
 
 def write_manifest(directory: Path, config: str = "demo") -> str:
@@ -60,7 +81,8 @@ def make_results(name: str, skill: float, manifest_hash: str, *, seed: int, fail
     totals, summary = summarize_records(records)
     systems = {n: SystemSummary(system=n, version=1, lyapunov_time=1 / LYAPUNOV[n], n_ok=t.n_ok,
                                 n_failed=t.n_failed, metrics=t.metrics, censored=t.censored,
-                                floors={"d_stsp": 0.08, "d_h": 0.02})
+                                floors={"d_stsp": 0.08, "d_h": 0.02},
+                                trace=fake_trace(skill, rng) if t.n_ok else None)
                for n, t in totals.items()}
     config = load_config("demo")
     return Results(
@@ -68,7 +90,8 @@ def make_results(name: str, skill: float, manifest_hash: str, *, seed: int, fail
         forecaster=ForecasterInfo(name=name, version="1.0", params={"lags": 3, "ridge": 1e-6},
                                   source=f"dysts_bench_forecasters.{name}:Model"),
         dataset=DatasetInfo(config="demo", config_hash=config.hash, manifest_hash=manifest_hash,
-                            context=512, horizon=300, splits={"fit": "train", "score": "test"}),
+                            context=512, horizon=HORIZON, splits={"fit": "train", "score": "test"},
+                            long_term=LONG_TERM),
         environment=Environment(package_version="0.1.0", python="3.11.2", platform="Linux-x86_64",
                                 date="2026-11-24T12:00:00Z", command=f"dysts-bench evaluate {name}"),
         records=records, systems=systems, summary=summary)

@@ -134,3 +134,43 @@ def test_screenshots_are_kept_as_artifacts(page, base_url):
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 10_000
     assert page.problems == []
+
+
+def test_system_pages_show_error_growth_forecasts_and_long_runs(page, base_url):
+    page.goto(base_url + "systems/Lorenz.html", wait_until="load")
+    figures = page.eval_on_selector_all(
+        "section.forecasts img", "imgs => imgs.map(i => [i.getAttribute('src'), i.alt, i.naturalWidth])")
+    kinds = [src.rsplit("-", 1)[1] for src, _, _ in figures]
+    assert kinds == ["error.svg", "forecast.png", "long.png"]
+    assert all(width > 0 and "reservoir" in alt for _, alt, width in figures)
+    assert page.locator("section.forecasts h3").all_inner_texts() == ["Error growth", "One forecast",
+                                                                      "Long free runs"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("section.forecasts").screenshot(path=str(ARTIFACTS / "leaderboard-system-forecasts.png"))
+    assert page.problems == []
+
+
+def test_every_image_has_alt_text_and_nothing_loads_from_another_host(page, base_url):
+    from urllib.parse import urlparse
+
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    missing = {}
+    for rel in PAGES:
+        page.goto(base_url + rel, wait_until="load")
+        unlabelled = page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.alt.trim()).map(i => i.src)")
+        if unlabelled:
+            missing[rel] = unlabelled
+    assert missing == {}
+    host = urlparse(base_url).netloc
+    assert requested and {urlparse(u).netloc for u in requested} == {host}
+
+
+def test_tables_sort_from_the_keyboard(page, base_url):
+    page.goto(base_url + "index.html")
+    page.locator("#board-0 thead th button", has_text="Forecaster").focus()
+    page.keyboard.press("Enter")
+    assert _column(page, "board-0", 1) == ["nvar", "persistence", "reservoir"]
+    page.keyboard.press("Space")
+    assert _column(page, "board-0", 1) == ["reservoir", "persistence", "nvar"]
+    assert page.problems == []

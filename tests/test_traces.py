@@ -170,3 +170,39 @@ def test_files_made_before_traces_were_kept_still_load(scored, tmp_path):
             del summary["trace"]
 
     assert check_file(_edit(out, tmp_path, strip))[1] == []
+
+
+def _system_page(site, name="Lorenz"):
+    return (site / "systems" / f"{name}.html").read_text()
+
+
+def test_system_pages_draw_error_growth_forecasts_and_long_runs_with_the_archive_s_truth(demo, scored, tmp_path):
+    from dysts_bench.leaderboard.build import build_site
+    from dysts_bench.leaderboard.forecasts import Truths, system_forecasts
+
+    _, out = scored
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "last-value.json").write_bytes(out.read_bytes())
+    site = tmp_path / "site"
+    build_site(results, site, archives=[demo], progress=False)
+    html = _system_page(site)
+    figures = sorted(p.name for p in (site / "figures" / "forecasts").iterdir() if p.name.startswith("Lorenz-"))
+    assert [f.rsplit("-", 1)[1] for f in figures] == ["error.svg", "forecast.png", "long.png"]
+    assert all(f"figures/forecasts/{f}" in html for f in figures)
+    assert "The truth is not drawn" not in html and "against the truth" in html
+    # The truth is the archive's: the kept initial condition's true future and long continuation.
+    from dysts_bench.leaderboard.boards import group_boards, load_entries
+    from dysts_bench.leaderboard.check import known_manifests
+
+    known = known_manifests()
+    boards = group_boards(load_entries(results, known))
+    (sf,) = system_forecasts("Lorenz", boards, known, Truths([demo]))
+    test = xr.open_zarr(demo, group="Lorenz")["test"].values
+    context, horizon = boards[0].dataset.context, boards[0].dataset.horizon
+    assert np.array_equal(sf.truth[0], test[0, context: context + horizon])
+    assert sf.step is not None and sf.step > 0 and [s.name for s in sf.shown] == ["last-value"]
+    # Without the archive the forecasts are drawn alone, and the page says how to add the truth.
+    bare = tmp_path / "bare"
+    build_site(results, bare, progress=False)
+    assert "The truth is not drawn: build the site with <code>--data ARCHIVE</code>" in _system_page(bare)

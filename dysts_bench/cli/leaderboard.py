@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a page for every registry system, not only those in the results")
     p.add_argument("--manifests", type=Path, default=MANIFEST_DIR,
                    help="folder of known dataset manifests; default the committed data/manifests")
+    p.add_argument("--data", type=Path, metavar="ARCHIVE", action="append", default=[],
+                   help="an archive the results were scored on (repeatable): the system pages draw the truth "
+                        "from it beside the forecasts; without it they show the forecasts alone")
     p.add_argument("--serve", action="store_true", help="then serve the site on localhost until Ctrl-C")
     p.add_argument("--port", type=int, default=8000, help="port for --serve (0: any free port); default 8000")
     p.set_defaults(func=_build)
@@ -60,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _build(args: argparse.Namespace) -> int:
     from ..leaderboard.build import build_site
 
-    index = build_site(args.results, args.out, all_systems=args.all_systems, manifests=args.manifests)
+    index = build_site(args.results, args.out, all_systems=args.all_systems, manifests=args.manifests,
+                       archives=args.data)
     print(f"built {index}")
     if args.serve:
         from ..leaderboard.serve import make_server

@@ -23,6 +23,7 @@ from .check import known_manifests
 from .columns import format_number, format_significant
 from .dataset_info import dataset_entries
 from .equations import equation_lines
+from .forecasts import SystemForecasts, Truths, system_forecasts
 from .links import doi_url, safe_url
 from .recovery import Identified, identified, identified_lines, recovery_summary, recovery_table
 from .systems_info import (
@@ -116,8 +117,9 @@ def _attractor_key(system: System) -> str:
 
 
 def system_page(site: Site, system: System, boards: Sequence[Board], points: dict, order: int,
-                recovered: Sequence[Identified] = ()) -> None:
-    """A system's page: equations, parameters, invariants, attractor, complexity-entropy plane, ranking."""
+                recovered: Sequence[Identified] = (), forecasts: Sequence[SystemForecasts] = ()) -> None:
+    """A system's page: equations, parameters, invariants, attractor, complexity-entropy plane, ranking,
+    and the forecasters' error growth, forecasts and long free runs."""
     name = system.name
     equations = site.figure(f"figures/equations/{name}-{system.spec_hash[:16]}.svg",
                             lambda p: figures.equations_figure(equation_lines(system), p), cached=True)
@@ -138,7 +140,25 @@ def system_page(site: Site, system: System, boards: Sequence[Board], points: dic
               invariants=invariant_rows(system.invariants), about=invariants_about(system.invariants),
               lyapunov_time=_lyapunov_time(system), attractor=attractor, plane=plane,
               ranking=system_ranking_table(name, boards, lambda h: f"../{h}"),
-              recovery=[_recovery_view(it, system) for it in recovered if it.system == name])
+              recovery=[_recovery_view(it, system) for it in recovered if it.system == name],
+              forecasts=[_forecast_view(site, system, sf, boards) for sf in forecasts])
+
+
+def _forecast_view(site: Site, system: System, sf: SystemForecasts, boards: Sequence[Board]) -> dict[str, Any]:
+    """The figures of one dataset's forecasts of a system (cached under a key of everything they draw)."""
+    eps = next(b.conventions.vpt_epsilon for b in boards if b.dataset.config == sf.config)
+    stem = f"figures/forecasts/{system.name}-{sf.config}-{sf.key()}"
+    names = system.state_names
+    return {
+        "config": sf.config, "shown": sf.shown, "truth": bool(sf.truth), "long_truth": bool(sf.long_truth),
+        "step": sf.step, "dim": system.dim, "epsilon": eps,
+        "error": site.figure(f"{stem}-error.svg", lambda p: figures.error_growth_figure(sf, p, epsilon=eps),
+                             cached=True),
+        "forecast": site.figure(f"{stem}-forecast.png",
+                                lambda p: figures.forecast_figure(sf, p, state_names=names), cached=True),
+        "long": site.figure(f"{stem}-long.png", lambda p: figures.long_run_figure(sf, p, state_names=names),
+                            cached=True),
+    }
 
 
 def _recovery_view(it: Identified, system: System) -> dict[str, Any]:
@@ -204,12 +224,18 @@ def load_registry() -> list[System]:
 
 
 def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = False,
-               manifests: str | Path = MANIFEST_DIR, progress: bool = True) -> Path:
-    """Build the leaderboard from a folder of results files into `out`; returns the path of its index page."""
+               manifests: str | Path = MANIFEST_DIR, archives: Sequence[str | Path] = (),
+               progress: bool = True) -> Path:
+    """Build the leaderboard from a folder of results files into `out`; returns the path of its index page.
+
+    `archives`: the datasets the results were scored on, where the forecast figures read the truth.
+    """
     from .. import __version__
 
     results_dir, out = Path(results_dir), Path(out)
-    entries = load_entries(results_dir, known_manifests(manifests))
+    known = known_manifests(manifests)
+    truths = Truths(archives)
+    entries = load_entries(results_dir, known)
     boards = group_boards(entries)
     site = Site(out, version=__version__, n_results=len(entries))
     site.prepare()
@@ -235,7 +261,8 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
             forecaster_page(site, board, e, system_href, registry_lyap)
     recovered = [it for b in boards for e in b.own_entries for it in identified(e.results, e.href)]
     for name in tqdm(pages, desc="system pages", unit="system", disable=not progress):
-        system_page(site, by_name[name], boards, points, order, recovered)
+        system_page(site, by_name[name], boards, points, order, recovered,
+                    system_forecasts(name, boards, known, truths))
     invariants = {s.name: {k: invariant_value(s.invariants, k) for k in analysis.INVARIANTS} for s in registry}
     site.page("analysis.html", "analysis.html.j2", page="analysis",
               analyses=[board_analysis(site, b, i, points, order, invariants) for i, b in enumerate(boards)])

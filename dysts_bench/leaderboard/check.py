@@ -116,7 +116,7 @@ def _dataset_problems(results: Results, known: Mapping[str, KnownDataset]) -> li
 
 def _released_system_problems(results: Results, dataset: KnownDataset) -> list[str]:
     """Each system summary's version, Lyapunov time and floors against what the released dataset fixes."""
-    released = _manifest_systems(dataset.path)
+    released = manifest_systems(dataset.path)
     problems = []
     for name, summary in sorted(results.systems.items()):
         where = f"systems.{name}"
@@ -140,7 +140,8 @@ def _released_system_problems(results: Results, dataset: KnownDataset) -> list[s
 
 
 @functools.lru_cache(maxsize=8)
-def _manifest_systems(path: Path) -> dict[str, dict]:
+def manifest_systems(path: Path) -> dict[str, dict]:
+    """The `systems` entries of a committed manifest file (read once per build or check)."""
     return json.loads(path.read_text())["systems"]
 
 

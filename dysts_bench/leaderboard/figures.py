@@ -7,13 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib import rc_context
+from matplotlib import colormaps, rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..invariants.ordinal import entropy_complexity_of
 from ..plots import plot_attractor
 from ..system import System
+from .forecasts import SystemForecasts
 
 ACCENT = "#2563eb"
 HIGHLIGHT = "#dc2626"
@@ -210,3 +211,133 @@ def plane_vpt_figure(points: Mapping[str, tuple[float, float]], vpt: Mapping[str
         ax.set_title(title, fontsize=9)
         fig.tight_layout()
         return _save(fig, path)
+
+
+# ------------------------------------------------------------------------------------ system page forecasts
+
+_TRUTH = "#0f172a"
+SHOWN_COORDINATES = 4      # a forecast panel stacks at most this many coordinates (the first ones)
+_OFFSET = 4.0              # standardized coordinates are stacked this far apart
+
+
+def _grid(n: int, columns: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
+    """A figure of `n` panels in rows of `columns`; the unused panels are hidden."""
+    cols = min(columns, max(n, 1))
+    rows = -(-max(n, 1) // cols)
+    fig = Figure(figsize=(cols * width, 0.5 + rows * height))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n]
+
+
+def _time_axis(n: int, stride: int, step: float | None) -> tuple[np.ndarray, str]:
+    """Times of n points `stride` steps apart: in Lyapunov times where the step is known, else in steps."""
+    t = np.arange(n) * stride
+    if step is None:
+        return t.astype(float), "steps after the context"
+    return t * step, "time after the context (Lyapunov times τ)"
+
+
+def error_growth_figure(sf: SystemForecasts, path: Path, *, epsilon: float) -> Path:
+    """Each forecaster's median normalized error e(t), shaded between its quartiles, on a log scale with ε."""
+    shown = [s for s in sf.shown if s.trace.error is not None]
+    colours = colormaps["tab20"].colors
+    with rc_context(_STYLE):
+        fig = Figure(figsize=(7.2, 3.8))
+        ax = fig.add_subplot()
+        label = "steps after the context"
+        for i, s in enumerate(shown):
+            q = np.maximum(s.trace.error.array(), 1e-9)  # an exact forecast's zero error is off a log scale
+            t, label = _time_axis(q.shape[1], s.trace.error_stride, sf.step)
+            colour = colours[(2 * i) % 20 + (i // 10) % 2]
+            ax.fill_between(t, q[0], q[2], color=colour, alpha=0.15, linewidth=0)
+            ax.plot(t, q[1], color=colour, lw=1.3, label=s.name)
+        ax.axhline(epsilon, color=HIGHLIGHT, lw=1.0, ls="--", label=f"ε = {epsilon:g}")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("normalized error e(t)")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=7)
+        fig.tight_layout()
+        return _save(fig, path)
+
+
+def forecast_figure(sf: SystemForecasts, path: Path, *, state_names: Sequence[str]) -> Path:
+    """One panel per forecaster: its kept forecast against the truth, coordinate by coordinate, standardized."""
+    shown = [s for s in sf.shown if s.trace.forecast is not None]
+    dim = shown[0].trace.forecast.shape[1] if shown else 1
+    k = min(dim, SHOWN_COORDINATES)
+    with rc_context({**_STYLE, "axes.grid": False}):
+        fig, axes = _grid(len(shown), 2, 4.4, 0.75 + 0.62 * k)
+        mean, std = _scales(sf, shown[0].trace.forecast.array() if shown else np.zeros((1, dim)))
+        for ax, s in zip(axes, shown, strict=True):
+            forecast = s.trace.forecast.array()
+            truth = sf.truth.get(s.trace.ic)
+            t, label = _time_axis(len(forecast), 1, sf.step)
+            for j in range(k):
+                offset = -_OFFSET * j
+                if truth is not None:
+                    ax.plot(t, (truth[:, j] - mean[j]) / std[j] + offset, color=_TRUTH, lw=0.9)
+                ax.plot(t, (forecast[:, j] - mean[j]) / std[j] + offset, color=ACCENT, lw=0.9, alpha=0.9)
+            if s.vpt is not None and sf.step is not None:
+                ax.axvline(s.vpt, color=HIGHLIGHT, lw=0.9, ls=":")
+            ax.set_yticks([-_OFFSET * j for j in range(k)], list(state_names[:k]))
+            ax.set_ylim(-_OFFSET * (k - 1) - 3.0, 3.0)
+            vpt = f", VPT {s.vpt:.2f} τ" if s.vpt is not None else ""
+            ax.set_title(f"{s.name} (initial condition {s.trace.ic}{vpt})", fontsize=8)
+            ax.set_xlabel(label, fontsize=7)
+        fig.tight_layout()
+        return _save(fig, path, dpi=100)
+
+
+def long_run_figure(sf: SystemForecasts, path: Path, *, state_names: Sequence[str]) -> Path:
+    """One panel per forecaster: its long free run projected on two coordinates, over the true continuation."""
+    shown = [s for s in sf.shown if s.trace.long_run is not None]
+    dim = shown[0].trace.long_run.shape[1] if shown else 1
+    with rc_context(_STYLE):
+        fig, axes = _grid(len(shown), 3, 2.9, 2.75)
+        reference = next(iter(sf.long_truth.values()), shown[0].trace.long_run.array() if shown else None)
+        (x, y), (xl, yl) = _projection(_scales(sf, reference)[1] if reference is not None else np.ones(dim), dim,
+                                       state_names)
+        for ax, s in zip(axes, shown, strict=True):
+            run = s.trace.long_run.array()
+            truth = sf.long_truth.get((s.trace.long_ic, s.trace.long_stride))
+            if truth is not None:
+                tx, ty = x(truth), y(truth)
+                ax.scatter(tx, ty, s=3, color=MUTED, alpha=0.7, linewidths=0)
+                pad_x, pad_y = 0.15 * np.ptp(tx) + 1e-12, 0.15 * np.ptp(ty) + 1e-12
+                ax.set_xlim(tx.min() - pad_x, tx.max() + pad_x)
+                ax.set_ylim(ty.min() - pad_y, ty.max() + pad_y)
+            rx, ry = x(run), y(run)
+            ax.scatter(rx, ry, s=3, color=ACCENT, alpha=0.8, linewidths=0)
+            title = s.name
+            if truth is not None:
+                (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+                out = float(np.mean((rx < x0) | (rx > x1) | (ry < y0) | (ry > y1)))
+                if out > 0:
+                    title += f" ({out:.0%} off the panel)"
+            ax.set_title(title, fontsize=8)
+            ax.set_xlabel(xl, fontsize=7)
+            ax.set_ylabel(yl, fontsize=7)
+            ax.tick_params(labelsize=6)
+        fig.tight_layout()
+        return _save(fig, path, dpi=100)
+
+
+def _scales(sf: SystemForecasts, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each coordinate's mean and (non-zero) standard deviation: the test split's from the manifest, else the
+    first truth's, else those of `fallback` (a forecast: one scale for every panel of a figure)."""
+    if sf.mean is not None and sf.std is not None:
+        mean, std = sf.mean, sf.std
+    else:
+        values = next(iter(sf.truth.values()), fallback)
+        mean, std = values.mean(axis=0), values.std(axis=0)
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def _projection(spread: np.ndarray, dim: int, names: Sequence[str]) -> tuple[tuple, tuple[str, str]]:
+    """The plane a long run is drawn on: the two coordinates of largest spread, or x(t) against x(t+1) in 1-D."""
+    if dim == 1:
+        return (lambda a: a[:-1, 0], lambda a: a[1:, 0]), (f"{names[0]}(t)", f"{names[0]}(t + Δ)")
+    a, b = sorted(np.argsort(-np.asarray(spread))[:2])
+    return (lambda v: v[:, a], lambda v: v[:, b]), (names[a], names[b])
