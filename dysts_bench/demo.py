@@ -68,4 +68,4 @@ def run_demo(out: str | Path = "out/demo", *, progress: bool = True) -> Path:
             continue
         log.info("scoring %s", stem)
         evaluate(forecaster, archive, path, progress=progress, source=stem, command="dysts-bench demo")
-    return build_site(results, out / "site", progress=progress)
+    return build_site(results, out / "site", archives=[archive], progress=progress)

@@ -12,7 +12,7 @@ import numpy as np
 from .compile.program import Program, build_program
 from .errors import DystsBenchError
 from .specs.loader import load_spec, spec_hash
-from .specs.registry import check_lock, spec_path, versions
+from .specs.registry import check_lock, parse_id, spec_path, versions
 from .specs.schema import SystemSpec
 
 
@@ -156,11 +156,7 @@ def get_system(name: str, version: int | None = None) -> System:
 
     `name` may also be written "Name@version". Unknown names raise UnknownSystemError with close matches.
     """
-    if "@" in name and version is None:
-        name, _, v = name.partition("@")
-        version = int(v) if v.isdigit() else None
-        if version is None:
-            raise DystsBenchError(f"bad version in {name}@{v!r}: write e.g. Lorenz@1")
-    path = spec_path(name, version)
+    name, given = parse_id(name)
+    path = spec_path(name, version if version is not None else given)
     check_lock(path)
     return System.from_file(path)

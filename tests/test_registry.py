@@ -93,3 +93,34 @@ def test_hamiltonian_systems_preserve_volume(name):
         jac = s.jacobian(x, 0.0)
         divergence = np.trace(jac) + (s.rhs(x, 0.0)[0] / x[0] if polar else 0.0)
         assert abs(divergence) <= 1e-9 * max(1.0, np.abs(jac).max())
+
+
+def test_system_ids_parse_one_way_and_outdated_versions_warn(caplog):
+    import logging
+
+    from dysts_bench.errors import UnknownSystemError
+    from dysts_bench.specs.registry import _warn_outdated, parse_id
+
+    _warn_outdated.cache_clear()   # it warns once per process: earlier tests may have looked it up
+    assert parse_id("Lorenz") == ("Lorenz", None) and parse_id("Lorenz@1") == ("Lorenz", 1)
+    for bad in ("Lorenz@", "Lorenz@one", "@1", "Lorenz@-1"):
+        with pytest.raises(UnknownSystemError, match="bad system id"):
+            parse_id(bad)
+    with caplog.at_level(logging.WARNING, logger="dysts_bench.specs.registry"):
+        assert db.get_system("DoublePendulum@1").version == 1
+    assert "DoublePendulum@1 is outdated: the latest version is DoublePendulum@2" in caplog.text
+
+
+def test_parallel_options_refuse_a_non_positive_worker_count(capsys):
+    import argparse
+
+    from dysts_bench.parallel import add_parallel_options, map_unordered
+
+    parser = argparse.ArgumentParser()
+    add_parallel_options(parser, "systems")
+    assert parser.parse_args(["--workers", "2"]).workers == 2
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--workers", bad])
+    assert "must be positive" in capsys.readouterr().err
+    assert list(map_unordered(lambda x: x * x, [1, 2, 3])) == [(1, 1), (2, 4), (3, 9)]

@@ -23,7 +23,7 @@ def two_workers(ctx: Context) -> Record:
         from distributed import Client, LocalCluster
 
         from ..data import generate
-        from ..data.generate import WORKER_ENV
+        from ..parallel import WORKER_ENV
     except ImportError as exc:
         raise NotAvailable(f"dataset generation on Dask (dysts_bench.data) is not importable ({exc})") from exc
 

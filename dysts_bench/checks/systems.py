@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DystsBenchError
 from ..integrate.solve import integrate
-from ..specs.registry import check_lock, spec_path
+from ..specs.registry import check_lock, parse_id, spec_path
 from ..system import System
 
 BOUND = 1e8            # a state beyond this is "unbounded"
@@ -34,8 +34,7 @@ def resolve(target: str | Path) -> Path:
     p = Path(target)
     if p.suffix in (".yaml", ".yml") or p.exists():
         return p
-    name, _, version = str(target).partition("@")
-    return spec_path(name, int(version) if version.isdigit() else None)
+    return spec_path(*parse_id(str(target)))
 
 
 def check_system(target: str | Path, *, long_run: bool = True) -> list[Problem]:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..parallel import add_parallel_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `data` and its sub-commands."""
@@ -24,10 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="the archive to write (a folder)")
     p.add_argument("--systems", type=_names, metavar="A,B", help="only these systems")
     p.add_argument("--splits", type=_names, metavar="A,B", help="only these splits")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, metavar="N", help="processes of a local Dask cluster")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="an existing Dask cluster whose workers see --out at the same path")
+    add_parallel_options(p, "systems", "; its workers must see --out at the same path")
     p.add_argument("--overwrite", action="store_true", help="replace an archive of another config at --out")
     p.add_argument("--write-manifest", action="store_true",
                    help="for a released config: also write its manifest (without the file table) to "

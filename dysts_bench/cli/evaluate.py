@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from ..parallel import add_parallel_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `evaluate`."""
@@ -41,9 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=_positive(float),
                    help="seconds allowed per fit or forecast; each system then runs in a worker process that is "
                         "stopped when it overruns (this isolates crashes; it is not a sandbox)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, help="score systems in parallel on a local Dask cluster")
-    group.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
+    add_parallel_options(p, "systems")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     p.add_argument("--quiet", action="store_true", help="no progress bars (the forecasters' training bars too)")
     p.set_defaults(func=_evaluate)

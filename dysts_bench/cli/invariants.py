@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import DystsBenchError
+from ..parallel import add_parallel_options
 from ..system import get_system, list_systems
 
 
@@ -23,10 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="systems (Lorenz or Lorenz@1)")
     p.add_argument("--all", action="store_true", help="every system of the registry")
     p.add_argument("--write", action="store_true", help="write the sidecar files")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, metavar="N",
-                       help="compute on N local Dask worker processes (default: in this process)")
-    group.add_argument("--scheduler", metavar="ADDR", help="compute on a Dask cluster, e.g. tcp://host:8786")
+    add_parallel_options(p, "systems")
     p.add_argument("--report", metavar="DIR",
                    help="afterwards, write the tables, the comparison with dysts and the complexity-entropy "
                         "picture from the sidecars into DIR")
@@ -65,46 +62,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compute_one(name: str) -> dict[str, Any]:
-    """The invariants of one system; a failure outside the per-quantity guards becomes an error entry."""
-    from ..invariants import compute_invariants
-
-    try:
-        return compute_invariants(get_system(name))
-    except Exception as exc:  # a worker must report, not crash the whole run
-        return {"system": name, "errors": {"system": f"{type(exc).__name__}: {exc}"}}
-
-
 def _compute(names: list[str], workers: int | None, scheduler: str | None) -> Iterator[tuple[str, dict]]:
     """(name, invariants) for each system as they finish, with a progress bar."""
     from tqdm import tqdm
 
-    import dysts_bench.invariants  # noqa: F401  compiles the shared kernels into the cache before workers start
+    from ..invariants.many import compute_many  # compiles the shared kernels here, before workers start
 
-    if workers is None and scheduler is None:
-        for name in tqdm(names, desc="invariants", unit="system", file=sys.stderr):
-            yield name.partition("@")[0], _compute_one(name)
-        return
-    import logging
-
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    logging.getLogger("distributed").setLevel(logging.WARNING)
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=max(1, workers or 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    client = Client(scheduler or cluster)
-    try:
-        futures = {client.submit(_compute_one, n, pure=False): n for n in names}
-        for future in tqdm(as_completed(futures), total=len(futures), desc="invariants", unit="system",
-                           file=sys.stderr):
-            yield futures[future].partition("@")[0], future.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    yield from tqdm(compute_many(names, workers=workers, scheduler=scheduler), total=len(names),
+                    desc="invariants", unit="system", file=sys.stderr)
 
 
 def _fmt(entry: dict[str, Any] | None, digits: int = 4) -> str:

@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--manifests", type=Path, default=MANIFEST_DIR,
                    help="folder of known dataset manifests; default the committed data/manifests")
     p.add_argument("--data", type=Path, metavar="ARCHIVE",
-                   help="the archive the files were scored on: also recompute the truth-vs-truth floors from it")
+                   help="the archive the files were scored on: also recompute the truth-vs-truth floors from it "
+                        "and rescore each kept forecast against its truth")
     p.set_defaults(func=_check)
 
     p = verbs.add_parser("table", help="print one comparison table of results files on a set of systems",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..checks.systems import check_system
+from ..parallel import add_parallel_options
 from ..specs.registry import read_lock, versions, write_lock
 from ..system import get_system, list_systems
 
@@ -67,9 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-draws", type=int, help="give up after this many candidates (default 50 * n)")
     p.add_argument("--no-invariants", action="store_true",
                    help="skip each accepted system's invariants sidecar (seconds per system)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--workers", type=int, help="draw candidates in parallel on a local Dask cluster")
-    group.add_argument("--scheduler", help="address of an existing Dask scheduler, tcp://HOST:PORT")
+    add_parallel_options(p, "candidates")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_generate)
 

@@ -7,6 +7,7 @@ are skipped; failed ones are recorded in the manifest and computed again on the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,9 +24,6 @@ from .simulate import SystemSkipped, simulate, timescale
 
 log = logging.getLogger(__name__)
 
-WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def build_system(config: DatasetConfig, system: System, out: str | Path) -> dict[str, Any]:
     """Simulate one system and commit its group; its manifest entry."""
     data = simulate(config, system)
@@ -34,9 +32,9 @@ def build_system(config: DatasetConfig, system: System, out: str | Path) -> dict
     return data.entry
 
 
-def _task(config: dict, spec_path: str, out: str) -> dict[str, Any]:
-    """`build_system` as a Dask task: plain arguments, the system loaded from its spec file."""
-    return build_system(DatasetConfig.model_validate(config), System.from_file(spec_path), out)
+def _task(config: dict, out: str, task: tuple[str, str]) -> dict[str, Any]:
+    """`build_system` as a Dask task: plain arguments, the system (name, spec path) loaded from its file."""
+    return build_system(DatasetConfig.model_validate(config), System.from_file(task[1]), out)
 
 
 def generate(config: str | Path | DatasetConfig, out: str | Path, *, systems: Sequence[str] | None = None,
@@ -142,31 +140,9 @@ def _warm(systems: Iterable[System]) -> None:
 def _run_dask(config: DatasetConfig, tasks: list[tuple[str, str]], out: Path, *, workers: int | None,
               scheduler: str | None, progress: bool) -> Iterator[tuple[str, dict]]:
     """Run the tasks on Dask, yielding (name, entry) as they finish."""
-    from distributed import Client, LocalCluster, as_completed
+    from ..parallel import map_unordered
 
-    # Dask's own INFO lines (scheduler and nanny life cycle) would drown the progress bar.
-    dask_log = logging.getLogger("distributed")
-    level = dask_log.level
-    dask_log.setLevel(max(level, logging.WARNING))
-    cluster: Any = None
-    try:
-        if scheduler:
-            client = Client(scheduler, timeout="30s")
-        else:
-            # One numba thread per worker: the parallelism is the worker processes.
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, env=WORKER_ENV,
-                                   dashboard_address=":0", silence_logs=logging.WARNING)
-            client = Client(cluster)
-        try:
-            payload = config.model_dump()
-            futures = {client.submit(_task, payload, path, str(out), pure=False,
-                                     key=f"dysts-bench-{config.hash[:12]}-{name}"): name for name, path in tasks}
-            results = ((futures[f], f.result()) for f in as_completed(futures))
-            yield from _progress(config, results, len(tasks), progress)
-        finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
-        dask_log.setLevel(level)
-
+    run = functools.partial(_task, config.model_dump(), str(out))
+    results = map_unordered(run, tasks, workers=workers, scheduler=scheduler,
+                            key=lambda task: f"dysts-bench-{config.hash[:12]}-{task[0]}")
+    yield from _progress(config, ((name, entry) for (name, _), entry in results), len(tasks), progress)

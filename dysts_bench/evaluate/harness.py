@@ -234,20 +234,11 @@ def _fit_global(forecaster: Any, location: str, train: list[str], fit_split: str
 def _run(forecaster: Any, jobs: list[Job], timeout: float | None, workers: int | None,
          scheduler: str | None) -> Iterator[dict]:
     """Outcomes of the jobs, in completion order: in this process, or on a Dask cluster."""
-    if not jobs:
-        return
-    if workers is None and scheduler is None:
-        for job in jobs:
-            yield score_one(forecaster, job, timeout)
-        return
-    from dask.distributed import as_completed
+    from ..parallel import map_unordered
 
-    from ..parallel import dask_client
-
-    with dask_client(workers, scheduler, {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}) as client:
-        futures = [client.submit(score_one, forecaster, job, timeout, pure=False) for job in jobs]
-        for future in as_completed(futures):
-            yield future.result()
+    for _, outcome in map_unordered(lambda job: score_one(forecaster, job, timeout), jobs, workers=workers,
+                                    scheduler=scheduler):
+        yield outcome
 
 
 def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:

@@ -7,6 +7,7 @@ gathers them for a system and `write_sidecar` stores them next to its spec.
 from .dimensions import correlation_dimension, kaplan_yorke_dimension, kaplan_yorke_estimate
 from .estimate import Estimate
 from .lyapunov import LyapunovError, LyapunovResult, lyapunov_spectrum
+from .many import compute_many
 from .ordinal import complexity_entropy, ordinal_distribution, permutation_entropy
 from .period import dominant_period
 from .sampling import natural_time, pattern_time_ratio, recommended_dt
@@ -19,6 +20,7 @@ __all__ = [
     "LyapunovResult",
     "complexity_entropy",
     "compute_invariants",
+    "compute_many",
     "correlation_dimension",
     "dominant_period",
     "kaplan_yorke_dimension",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from ..errors import RegistryLockError, UnknownSystemError
 from .loader import spec_hash
 
 LOCK_FILE = "registry.lock"
+log = logging.getLogger(__name__)
 
 
 def registry_root() -> Path:
@@ -43,8 +45,22 @@ def refresh() -> None:
     _versions.cache_clear()
 
 
+def parse_id(text: str) -> tuple[str, int | None]:
+    """A system id "Name" or "Name@version" as (name, version or None); UnknownSystemError if malformed."""
+    name, at, version = str(text).partition("@")
+    if not at:
+        return name, None
+    if not version.isdigit() or not name:
+        raise UnknownSystemError(f"bad system id {text!r}: write a name, or a name and a version, e.g. Lorenz "
+                                 "or Lorenz@1")
+    return name, int(version)
+
+
 def spec_path(name: str, version: int | None = None, root: Path | None = None) -> Path:
-    """The file of a system version (latest if None); UnknownSystemError with close matches if absent."""
+    """The file of a system version (latest if None); UnknownSystemError with close matches if absent.
+
+    An outdated version (one with a later release) is found, with a warning naming the latest.
+    """
     root = root or registry_root()
     table = versions(root)
     if name not in table:
@@ -60,7 +76,15 @@ def spec_path(name: str, version: int | None = None, root: Path | None = None) -
         raise UnknownSystemError(
             f"system {name!r} has no version {version}; released versions: {list(table[name])}"
         )
+    if version < table[name][-1]:
+        _warn_outdated(name, version, table[name][-1])
     return root / name / f"{version}.yaml"
+
+
+@cache
+def _warn_outdated(name: str, version: int, latest: int) -> None:
+    # Once per process: results of older archives look their versions up many times.
+    log.warning("%s@%d is outdated: the latest version is %s@%d", name, version, name, latest)
 
 
 def read_lock(root: Path | None = None) -> dict[str, str]:
