@@ -7,12 +7,14 @@ is *not* a dependency of dysts-bench. From the repository root::
         && /tmp/dysts-env/bin/pip install dysts==0.96 \
         && /tmp/dysts-env/bin/python scripts/make_reference_rhs.py
 
-Optional arguments: ``--out-dir DIR`` (default ``tests/fixtures``), ``--names-file PATH`` (also write
+Optional arguments: ``--out-dir DIR`` (default ``tests/fixtures``, for the RHS values),
+``--metadata-dir DIR`` (default ``data/reference``, for the metadata the package's reports read),
+``--names-file PATH`` (also write
 the list of system names, one a line), ``--samples N`` (default 200).
 
 It writes two files that the tests compare our YAML registry against:
 
-``tests/fixtures/dysts_metadata.json``
+``data/reference/dysts_metadata.json``
     For each of the 135 continuous-time systems of dysts's ``chaotic_attractors.json`` (129 ODE flows and
     6 delay equations; the discrete maps are skipped): ``dim`` (the true state dimension: 1 for the
     scalar delay equations, whose ``embedding_dimension`` is only dysts's delay-embedding size),
@@ -224,6 +226,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent / "tests" / "fixtures"))
+    ap.add_argument("--metadata-dir", default=str(Path(__file__).resolve().parent.parent / "data" / "reference"))
     ap.add_argument("--names-file", default=None)
     ap.add_argument("--samples", type=int, default=N_SAMPLES)
     args = ap.parse_args(argv)
@@ -279,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         rec["dysts_lyapunov_spectrum_estimated"] = entry.get("lyapunov_spectrum_estimated")
         meta_out[name] = rec
 
-    (out_dir / "dysts_metadata.json").write_text(
+    Path(args.metadata_dir).mkdir(parents=True, exist_ok=True)
+    (Path(args.metadata_dir) / "dysts_metadata.json").write_text(
         json.dumps(meta_out, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     write_npz(out_dir / "dysts_rhs.npz", arrays)

@@ -16,7 +16,7 @@ import dysts_bench as db
 from dysts_bench.checks.systems import check_system
 
 FIXTURES = Path(__file__).parent / "fixtures"
-METADATA = json.loads((FIXTURES / "dysts_metadata.json").read_text())
+METADATA = json.loads((Path(__file__).parents[1] / "data" / "reference" / "dysts_metadata.json").read_text())
 RHS = np.load(FIXTURES / "dysts_rhs.npz")
 
 

@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomic
 from .record import OK, Record
 
 RESULTS_DIR = Path("benchmarks") / "results"
@@ -81,11 +82,9 @@ def write_json(records: list[Record], info: dict[str, Any], out_dir: Path, *, qu
     now = dt.datetime.now(dt.UTC)
     slug = re.sub(r"[^a-z0-9]+", "-", f"{info['cpu_model']} {info['nproc']}cpu".lower()).strip("-")
     path = Path(out_dir) / f"{now:%Y-%m-%dT%H%MZ}_{slug}_{'quick' if quick else 'full'}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"created": now.isoformat(timespec="seconds"), "mode": "quick" if quick else "full",
                "machine": info, "benchmarks": [r.to_dict() for r in records]}
-    path.write_text(json.dumps(payload, indent=1, default=_jsonable) + "\n")
-    return path
+    return write_atomic(path, json.dumps(payload, indent=1, default=_jsonable) + "\n")
 
 
 def _cell(figure: Any) -> str:

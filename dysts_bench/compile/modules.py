@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 from types import ModuleType
 
 from numba import types
 
+from ..files import write_atomic
 from ..imports import import_from_file
 
 # What the kernels call, `rhs_ptr(x, t, p, out)`: state, parameters and output as raw float64 pointers
@@ -62,9 +62,5 @@ def load_module(functions: str, origin: str) -> ModuleType:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
     if not path.exists():
-        # Same content, same name: concurrent writers (Dask workers) race harmlessly.
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(source)
-        os.replace(tmp, path)
+        write_atomic(path, source)  # same content, same name: concurrent writers (Dask workers) race harmlessly
     return import_from_file(name, path)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..files import write_atomic
 from .config import DatasetConfig
 from .errors import DataError
 
@@ -110,13 +111,7 @@ def read_json(path: str | Path) -> dict:
 
 def write_json(path: str | Path, data: dict, *, indent: int | None = 1) -> None:
     """Write JSON atomically (a temporary file renamed over the target)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=indent) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, json.dumps(data, indent=indent) + "\n")
 
 
 def differing_arrays(manifest: dict, reference: dict) -> list[tuple[str, str]]:

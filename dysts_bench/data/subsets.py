@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..files import write_atomic
 from .errors import DataError
 from .manifest import MANIFEST_DIR, ok_systems, read_json
 
@@ -77,8 +78,7 @@ def write_core(path: Path | None = None) -> Path:
     body = {"name": "core", "config": CORE_CONFIG, "size": CORE_SIZE, "features": list(FEATURES),
             "made_by": "dysts-bench data subset core --write", "systems": sorted(chosen),
             "picked_in_order": chosen, "left_out_for_missing_features": left_out}
-    path.write_text(header + "\n" + yaml.safe_dump(body, sort_keys=False, width=100))
-    return path
+    return write_atomic(path, header + "\n" + yaml.safe_dump(body, sort_keys=False, width=100))
 
 
 def load_subset(name: str) -> list[str]:

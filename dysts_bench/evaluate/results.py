@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import DystsBenchError
+from ..files import write_atomic
 
 SCHEMA_VERSION = 1
 # The evaluation protocol results are made under (docs/protocol.md); files of different protocols are never
@@ -303,9 +304,4 @@ def load_results(path: str | Path) -> Results:
 
 def save_results(results: Results, path: str | Path) -> Path:
     """Write a results file atomically (a killed run never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(results.model_dump_json(indent=1) + "\n")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, results.model_dump_json(indent=1) + "\n")

@@ -62,3 +62,27 @@ def entropy_complexity_of(probs: np.ndarray) -> tuple[float, float]:
     # The largest Jensen-Shannon divergence from the uniform distribution, reached by a delta distribution.
     js_max = -0.5 * ((n + 1) / n * math.log(n + 1) - 2 * math.log(2 * n) + math.log(n))
     return h, float(js / js_max * h)
+
+
+def complexity_entropy_bounds(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest statistical complexity C possible at each permutation entropy H: (2, n) arrays.
+
+    The bounds of Martin, Plastino & Rosso (2006): the lowest from one large probability and the rest
+    equal, the highest from some patterns never occurring and one smaller probability.
+    """
+    n = math.factorial(order)
+    low = []
+    for p in np.linspace(1.0 / n, 1.0, 80):
+        probs = np.full(n, (1 - p) / (n - 1))
+        probs[0] = p
+        low.append(entropy_complexity_of(probs))
+    high = []
+    for zeros in range(n - 1):
+        free = n - zeros
+        for p in np.linspace(0.0, 1.0 / free, 8):
+            probs = np.zeros(n)
+            probs[0] = p
+            probs[1:free] = (1 - p) / (free - 1)
+            high.append(entropy_complexity_of(probs))
+    low_arr, high_arr = np.array(low).T, np.array(high).T
+    return low_arr[:, np.argsort(low_arr[0])], high_arr[:, np.argsort(high_arr[0])]

@@ -8,13 +8,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..system import get_system, list_systems
-from .ordinal import entropy_complexity_of
+from .ordinal import complexity_entropy_bounds
 
-REPO = Path(__file__).resolve().parents[2]
-DYSTS_METADATA = REPO / "tests" / "fixtures" / "dysts_metadata.json"
+# The dysts catalogue's own invariants (scripts/make_reference_rhs.py), shipped with the package.
+DYSTS_METADATA = Path(__file__).resolve().parents[1] / "_data" / "reference" / "dysts_metadata.json"
 DISAGREEMENT = 0.2      # relative difference of the largest exponent that the comparison lists
 
 COLUMNS = [  # (sidecar key, column name)
@@ -185,28 +183,6 @@ def write_comparison(sidecars: dict[str, dict[str, Any]], out_dir: Path,
     return path
 
 
-def complexity_bounds(n_patterns: int, steps: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """The lower and upper limits of complexity against entropy for n_patterns patterns (Martin et al. 2006).
-
-    Lower: one pattern of probability p, the rest equal. Upper: k patterns absent, one of probability p,
-    the rest equal, for each k.
-    """
-    lower, upper = [], []
-    for p in np.linspace(1.0 / n_patterns, 1.0, steps):
-        probs = np.full(n_patterns, (1 - p) / (n_patterns - 1))
-        probs[0] = p
-        lower.append(entropy_complexity_of(probs))
-    for zeros in range(n_patterns - 1):
-        rest = n_patterns - zeros
-        for p in np.linspace(0.0, 1.0 / rest, max(2, steps // 20)):
-            probs = np.zeros(n_patterns)
-            probs[0] = p
-            probs[1:rest] = (1 - p) / (rest - 1)
-            upper.append(entropy_complexity_of(probs))
-    up = np.array(sorted(upper))
-    return np.array(lower), up
-
-
 def plot_complexity_entropy(sidecars: dict[str, dict[str, Any]], path: Path) -> Path:
     """All systems on the complexity-entropy plane, with its bounds for order 5."""
     import matplotlib
@@ -215,9 +191,9 @@ def plot_complexity_entropy(sidecars: dict[str, dict[str, Any]], path: Path) -> 
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 6.5), dpi=120)
-    lower, upper = complexity_bounds(math.factorial(5))
-    ax.plot(lower[:, 0], lower[:, 1], color="0.6", lw=1)
-    ax.plot(upper[:, 0], upper[:, 1], color="0.6", lw=1)
+    lower, upper = complexity_entropy_bounds(5)
+    ax.plot(*lower, color="0.6", lw=1)
+    ax.plot(*upper, color="0.6", lw=1)
     for chaotic, color, label in ((True, "tab:red", "chaotic"), (False, "tab:blue", "not chaotic"),
                                   (None, "0.4", "λ_max unavailable")):
         pts = [(_value(inv, "permutation_entropy"), _value(inv, "statistical_complexity"), name)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DystsBenchError, IntegrationError
+from ..files import write_atomic
 from .dimensions import correlation_dimension, kaplan_yorke_estimate
 from .estimate import Estimate, batch_stderr, jsonable
 from .lyapunov import ENDPOINT_LOG, LyapunovResult, chaos_class, lyapunov_spectrum
@@ -296,9 +297,7 @@ def sidecar_path(system: System) -> Path:
 
 def write_sidecar(system: System, invariants: dict[str, Any]) -> Path:
     """Write the invariants next to the system's spec; returns the path."""
-    path = sidecar_path(system)
-    path.write_text(json.dumps(jsonable(invariants), indent=1) + "\n")
-    return path
+    return write_atomic(sidecar_path(system), json.dumps(jsonable(invariants), indent=1) + "\n")
 
 
 def read_sidecar(system: System) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from matplotlib import colormaps, rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..invariants.ordinal import entropy_complexity_of
+from ..invariants.ordinal import complexity_entropy_bounds
 from ..plots import plot_attractor
 from ..system import System
 from .forecasts import SystemForecasts
@@ -70,30 +69,6 @@ def attractor_figure(system: System, path: Path) -> Path:
             line.set(color=ACCENT, alpha=0.8, linewidth=0.5)
         fig.subplots_adjust(*((0, 0, 1, 1) if three_d else (0.14, 0.12, 0.97, 0.97)))
         return _save(fig, path, dpi=120)
-
-
-def complexity_entropy_bounds(order: int) -> tuple[np.ndarray, np.ndarray]:
-    """The lowest and highest statistical complexity C possible at each permutation entropy H: (2, n) arrays.
-
-    The bounds of Martin, Plastino & Rosso (2006): the lowest from one large probability and the rest
-    equal, the highest from some patterns never occurring and one smaller probability.
-    """
-    n = math.factorial(order)
-    low = []
-    for p in np.linspace(1.0 / n, 1.0, 80):
-        probs = np.full(n, (1 - p) / (n - 1))
-        probs[0] = p
-        low.append(entropy_complexity_of(probs))
-    high = []
-    for zeros in range(n - 1):
-        free = n - zeros
-        for p in np.linspace(0.0, 1.0 / free, 8):
-            probs = np.zeros(n)
-            probs[0] = p
-            probs[1:free] = (1 - p) / (free - 1)
-            high.append(entropy_complexity_of(probs))
-    low_arr, high_arr = np.array(low).T, np.array(high).T
-    return low_arr[:, np.argsort(low_arr[0])], high_arr[:, np.argsort(high_arr[0])]
 
 
 def complexity_entropy_figure(points: Mapping[str, tuple[float, float]], path: Path, *, order: int = 5,

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import RegistryLockError, UnknownSystemError
+from ..files import write_atomic
 from .loader import spec_hash
 
 LOCK_FILE = "registry.lock"
@@ -100,7 +101,7 @@ def write_lock(root: Path | None = None) -> dict[str, str]:
     for name, vs in versions(root).items():
         for v in vs:
             lock.setdefault(f"{name}/{v}", spec_hash(root / name / f"{v}.yaml"))
-    (root / LOCK_FILE).write_text(json.dumps(dict(sorted(lock.items())), indent=1) + "\n")
+    write_atomic(root / LOCK_FILE, json.dumps(dict(sorted(lock.items())), indent=1) + "\n")
     return lock
 
 
