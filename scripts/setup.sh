@@ -29,3 +29,7 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
         sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive sudo apt-get install -y -qq chromium >/dev/null
     fi
 fi
+
+# Compile the solver once into numba's on-disk cache (half a minute the first time, a second after), so that
+# the first real command does not pay for it; importing the package compiles nothing.
+.venv/bin/python -c "import dysts_bench as db; db.integrate(db.get_system('Lorenz'), t_end=1.0, dt_out=0.1)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -182,3 +184,21 @@ def test_non_smooth_jacobian_is_taken_almost_everywhere(write_spec):
     assert s.non_smooth
     np.testing.assert_allclose(s.jacobian(np.array([0.5, 2.0])), [[2.0 + 1.0, 0.5], [0.0, 1.0]])
     np.testing.assert_allclose(s.jacobian(np.array([-0.5, -2.0])), [[2.0 - 1.0, 0.5], [1.0, 0.0]])
+
+
+def test_importing_the_package_and_listing_systems_compile_no_kernel(tmp_path):
+    """The solver compiles on first use: `import dysts_bench` and `systems list` never pay for it."""
+    import subprocess
+    import sys
+
+    script = ("import contextlib, io, sys\n"
+              "from dysts_bench.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n"
+              "    main(['systems', 'list'])\n"
+              "from dysts_bench.integrate import kernels\n"
+              "from dysts_bench.invariants import tangent_kernel\n"
+              "sys.exit(kernels.solve.dispatcher.cache_info().currsize"
+              " + tangent_kernel.advance.dispatcher.cache_info().currsize)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr

@@ -21,8 +21,13 @@ import time
 _start = time.process_time()
 import dysts_bench
 _imported = time.process_time() - _start
+from dysts_bench.integrate.kernels import solve
+_start = time.process_time()
+solve.dispatcher()
+_kernel = time.process_time() - _start
 from dysts_bench.bench.isolated import compile_and_integrate, emit
-emit({{"import": _imported, "systems": compile_and_integrate({names!r}, {points}, {per_period})}})
+emit({{"import": _imported, "kernel": _kernel,
+       "systems": compile_and_integrate({names!r}, {points}, {per_period})}})
 """
 
 

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 from scipy.stats import kendalltau, rankdata
 
+from ..compile.lazy import jit_on_first_call
 from .arrays import MetricError, as_pair, batched, coordinate_mean, scalar_or_array
 from .long_term import d_h, d_stsp, independent_truths, truth_floor
 from .results import LONG_TERM
@@ -253,7 +253,7 @@ def dtw(y_true: np.ndarray, y_pred: np.ndarray) -> Any:
     return batched(per_series, t, p)
 
 
-@numba.njit("float64(float64[:, ::1], float64[:, ::1])", cache=True)
+@jit_on_first_call("float64(float64[:, ::1], float64[:, ::1])", cache=True)
 def _dtw_mean_abs(a, b):  # pragma: no cover - compiled
     n, m, d = a.shape[0], b.shape[0], a.shape[1]
     prev = np.full(m + 1, np.inf)

@@ -1,6 +1,6 @@
 """The one compiled Runge-Kutta stepper: any tableau, any system (its RHS is a first-class function).
 
-Compiled once with an explicit signature and cached on disk, so a new system costs only the
+Compiled once with an explicit signature (on its first call) and cached on disk, so a new system costs only the
 compilation of its small right-hand side. Delay equations use the same stepper: with lags, each
 accepted step is kept with its stages, and delayed states are read from that dense history
 (the method of steps; the step never exceeds the shortest lag, so history is always known).
@@ -15,6 +15,7 @@ import numba
 import numpy as np
 from numba import types
 
+from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
 
@@ -333,7 +334,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     return status, nfev
 
 
-@numba.njit(SOLVE_SIGNATURE, cache=True, error_model="numpy")
+@jit_on_first_call(SOLVE_SIGNATURE, cache=True, error_model="numpy")
 def solve(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
           a, b, c, dense, e, e2, stages, fsal, error_order, out, status, nfev):
     """Integrate each row of y0 and write the states at t_out into out; statuses and RHS counts too."""

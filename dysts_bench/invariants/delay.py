@@ -18,6 +18,7 @@ import numba
 import numpy as np
 from numba import types
 
+from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
 from ..integrate.kernels import MAX_STEPS, NONFINITE, SUCCESS, _all_finite
@@ -80,7 +81,7 @@ def _distance(states, ring, dim):
     return math.sqrt(acc)
 
 
-@numba.njit(DELAY_SIGNATURE, cache=True, error_model="numpy")
+@jit_on_first_call(DELAY_SIGNATURE, cache=True, error_model="numpy")
 def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renormalize,
                  a, b, c, stages, block_steps, n_blocks, max_steps, block_logs, info):
     """Advance both trajectories by n_blocks blocks, renormalizing their separation; fills block_logs."""

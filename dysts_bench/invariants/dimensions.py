@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numba import types
 
+from ..compile.lazy import jit_on_first_call
 from ..errors import DystsBenchError
 from .estimate import Estimate
 from .lyapunov import LyapunovResult
@@ -56,7 +56,7 @@ _f8, _i8 = types.float64, types.int64
 _SUMS_SIGNATURE = types.void(_f8[:, ::1], _i8[::1], _i8, _f8, _f8, _i8[:, :, ::1], _i8[:, ::1])
 
 
-@numba.njit(_SUMS_SIGNATURE, cache=True)
+@jit_on_first_call(_SUMS_SIGNATURE, cache=True)
 def _pair_histogram(points, groups, theiler, log_r0, per_decade, hist, pairs):
     """hist[a, b, i]: pairs of groups (a <= b) whose distance lies in the i-th radius bin."""
     n, dim = points.shape

@@ -19,6 +19,7 @@ import numba
 import numpy as np
 from numba import types
 
+from ..compile.lazy import jit_on_first_call
 from ..compile.modules import JAC_TYPE, RHS_TYPE
 from ..compile.runtime import address
 from ..integrate.kernels import (
@@ -110,7 +111,7 @@ def _close_block(block_logs, block_trace, logs, y, block):
     y[m - 1] = 0.0
 
 
-@numba.njit(TANGENT_SIGNATURE, cache=True, error_model="numpy")
+@jit_on_first_call(TANGENT_SIGNATURE, cache=True, error_model="numpy")
 def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, max_steps,
             a, b, c, e, e2, stages, error_order, block_ends, block_logs, block_trace, info):
     """Integrate through each block end in turn, filling the blocks' log-growth sums and trace integrals.
