@@ -238,3 +238,26 @@ def test_jacobians_too_large_or_unprintable_name_the_field(write_spec, equation,
     with pytest.raises(SpecError) as info:
         s.program.jacobian_source()
     assert str(info.value).startswith(f"{s.path}: ") and expected in str(info.value)
+
+
+def test_the_function_table_is_the_only_list_of_the_language_s_functions():
+    """Parser, code generator, Jacobian and jump detection all read compile/functions.py; no other list."""
+    from pathlib import Path
+
+    import sympy as sp
+
+    from dysts_bench.compile import codegen, expr, functions, symbolic
+
+    package = Path(functions.__file__).parents[1]
+    for path in [*package.glob("compile/*.py"), *package.glob("invariants/*.py")]:
+        if path.name != "functions.py":
+            text = path.read_text()
+            assert '"arcsin"' not in text and '"heaviside", ' not in text and "math.asin" not in text, path
+    names = set(functions.BY_NAME)
+    assert set(expr.FUNCTIONS) == names
+    assert set(expr.SMOOTH_FUNCTIONS) | set(expr.NONSMOOTH_FUNCTIONS) == names - {"lag"}
+    special = {"where", "lag"}   # written by the code generator itself
+    assert set(codegen._FUNCTIONS) == names - special
+    assert set(symbolic._FUNCTIONS) == names - special - {"heaviside"}
+    assert all(callable(getattr(sp, f.sympy)) for f in functions.TABLE if f.sympy)
+    assert {"sign", "heaviside", "where", "floor", "mod"} == functions.JUMP_FUNCTIONS

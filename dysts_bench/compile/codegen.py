@@ -5,16 +5,10 @@ from __future__ import annotations
 import ast
 
 from .expr import Expression
+from .functions import TABLE
 
-# Our function name -> the callable in the generated module's namespace.
-_FUNCTIONS = {
-    "sin": "math.sin", "cos": "math.cos", "tan": "math.tan",
-    "arcsin": "math.asin", "arccos": "math.acos", "arctan": "math.atan",
-    "sinh": "math.sinh", "cosh": "math.cosh", "tanh": "math.tanh",
-    "exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt",
-    "abs": "abs", "min": "min", "max": "max",
-    "sign": "_rt.sign", "heaviside": "_rt.heaviside", "mod": "_rt.mod", "floor": "_rt.floor",
-}
+# Our function name -> the callable in the generated module's namespace (where and lag are written specially).
+_FUNCTIONS = {f.name: f.numba for f in TABLE if f.numba}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _LOGIC = {ast.BitAnd: "and", ast.BitOr: "or"}

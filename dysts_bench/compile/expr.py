@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..errors import UnsafeExpressionError
+from .functions import TABLE
 
 MAX_EXPRESSION_CHARS = 20_000
 MAX_DEPTH = 60
@@ -25,26 +26,12 @@ _EXCERPT_CHARS = 80
 # so that constant folding in sympy can never build a huge integer.
 MAX_EXACT_INTEGER = 1000
 
-# name -> (minimum, maximum) number of arguments
-SMOOTH_FUNCTIONS: dict[str, tuple[int, int]] = {
-    name: (1, 1)
-    for name in (
-        "sin", "cos", "tan", "arcsin", "arccos", "arctan",
-        "sinh", "cosh", "tanh", "exp", "log", "sqrt",
-    )
-}
-NONSMOOTH_FUNCTIONS: dict[str, tuple[int, int]] = {
-    "abs": (1, 1),
-    "sign": (1, 1),
-    "heaviside": (1, 1),
-    "floor": (1, 1),
-    "mod": (2, 2),
-    "min": (2, 16),
-    "max": (2, 16),
-    "where": (3, 3),
-}
-DELAY_FUNCTION = "lag"
-FUNCTIONS: dict[str, tuple[int, int]] = {**SMOOTH_FUNCTIONS, **NONSMOOTH_FUNCTIONS, DELAY_FUNCTION: (2, 2)}
+# name -> (minimum, maximum) number of arguments, from the one table of functions
+SMOOTH_FUNCTIONS: dict[str, tuple[int, int]] = {f.name: (f.min_args, f.max_args) for f in TABLE if f.kind == "smooth"}
+NONSMOOTH_FUNCTIONS: dict[str, tuple[int, int]] = {f.name: (f.min_args, f.max_args) for f in TABLE
+                                                   if f.kind == "nonsmooth"}
+DELAY_FUNCTION = next(f.name for f in TABLE if f.kind == "delay")
+FUNCTIONS: dict[str, tuple[int, int]] = {f.name: (f.min_args, f.max_args) for f in TABLE}
 CONSTANTS = {"pi"}
 TIME = "t"
 

@@ -11,6 +11,7 @@ import sympy as sp
 
 from ..errors import SpecError
 from .expr import MAX_DEPTH, MAX_EXACT_INTEGER, Expression
+from .functions import TABLE
 
 # Bounds on an equation once its auxiliaries are substituted (the registry's largest: 379 nodes, 13 levels,
 # 5-bit integers). Auxiliaries can double an expression each (a2 = a1 * b1, a3 = a2 * b2, ...) and sympy
@@ -19,14 +20,8 @@ from .expr import MAX_DEPTH, MAX_EXACT_INTEGER, Expression
 MAX_TREE_NODES = 4_000
 MAX_INTEGER_BITS = 4_096
 
-_FUNCTIONS = {
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-    "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
-    "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
-    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
-    "abs": sp.Abs, "sign": sp.sign, "floor": sp.floor, "mod": sp.Mod,
-    "min": sp.Min, "max": sp.Max,
-}
+# where, heaviside (at 0: 1/2) and lag are converted specially.
+_FUNCTIONS = {f.name: getattr(sp, f.sympy) for f in TABLE if f.sympy}
 _BINARY = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ..compile.functions import JUMP_FUNCTIONS
 from ..errors import DystsBenchError, IntegrationError
 from ..integrate.solve import Status, integrate
 from ..integrate.tableaus import TABLEAUS
@@ -31,7 +32,6 @@ SEPARATE_D0, SEPARATE_TOL = 1e-6, 1e-10   # separate trajectories: relative dist
 CHAOS_PER_PERIOD = 0.05
 _ALIGN_BLOCKS = 5  # blocks discarded while the tangent vectors align with the growing directions
 
-JUMP_FUNCTIONS = {"sign", "heaviside", "where", "floor", "mod"}   # may make the vector field discontinuous
 
 METHODS = {
     "variational": "Benettin QR on the variational equation",
