@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, metavar="ARCHIVE", action="append", default=[],
                    help="an archive the results were scored on (repeatable): the system pages draw the truth "
                         "from it beside the forecasts; without it they show the forecasts alone")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes drawing the system pages' figures; default one per CPU")
     p.add_argument("--serve", action="store_true", help="then serve the site on localhost until Ctrl-C")
     p.add_argument("--port", type=int, default=8000, help="port for --serve (0: any free port); default 8000")
     p.set_defaults(func=_build)
@@ -65,7 +67,7 @@ def _build(args: argparse.Namespace) -> int:
     from ..leaderboard.build import build_site
 
     index = build_site(args.results, args.out, all_systems=args.all_systems, manifests=args.manifests,
-                       archives=args.data)
+                       archives=args.data, workers=args.workers)
     print(f"built {index}")
     if args.serve:
         from ..leaderboard.serve import make_server

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from .systems_info import (
     symbol_html,
     systems_index_table,
 )
-from .tables import lyapunov_max, per_system_table
+from .tables import Table, lyapunov_max, per_system_table
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 MARKER = ".dysts-bench-site"
 STATIC = Path(__file__).parent / "static"
 CE_FIGURE = "figures/complexity-entropy.svg"
+PARALLEL_PAGES = 24   # fewer system pages are drawn here: starting worker processes costs seconds
+PAGES_PER_TASK = 4
 
 
 class Site:
@@ -116,11 +120,21 @@ def _attractor_key(system: System) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def system_page(site: Site, system: System, boards: Sequence[Board], points: dict, order: int,
-                recovered: Sequence[Identified] = (), forecasts: Sequence[SystemForecasts] = ()) -> None:
+@dataclass(frozen=True)
+class SystemPage:
+    """Everything a system's page needs beyond the registry, gathered from the boards (picklable, so that
+    pages can be drawn in worker processes)."""
+
+    name: str
+    ranking: Table
+    recovered: tuple[Identified, ...] = ()
+    forecasts: tuple[tuple[SystemForecasts, float], ...] = ()   # per dataset, with its VPT threshold ε
+
+
+def system_page(site: Site, system: System, job: SystemPage, points: dict, order: int) -> None:
     """A system's page: equations, parameters, invariants, attractor, complexity-entropy plane, ranking,
     and the forecasters' error growth, forecasts and long free runs."""
-    name = system.name
+    name = job.name
     equations = site.figure(f"figures/equations/{name}-{system.spec_hash[:16]}.svg",
                             lambda p: figures.equations_figure(equation_lines(system), p), cached=True)
     attractor = site.figure(f"figures/attractors/{name}-{_attractor_key(system)}.png",
@@ -138,20 +152,18 @@ def system_page(site: Site, system: System, boards: Sequence[Board], points: dic
               parameters=[(symbol_html(k), k, parameter_text(v)) for k, v in system.params.items()],
               initial_condition=", ".join(parameter_text(v) for v in spec.initial_condition),
               invariants=invariant_rows(system.invariants), about=invariants_about(system.invariants),
-              lyapunov_time=_lyapunov_time(system), attractor=attractor, plane=plane,
-              ranking=system_ranking_table(name, boards, lambda h: f"../{h}"),
-              recovery=[_recovery_view(it, system) for it in recovered if it.system == name],
-              forecasts=[_forecast_view(site, system, sf, boards) for sf in forecasts])
+              lyapunov_time=_lyapunov_time(system), attractor=attractor, plane=plane, ranking=job.ranking,
+              recovery=[_recovery_view(it, system) for it in job.recovered],
+              forecasts=[_forecast_view(site, system, sf, eps) for sf, eps in job.forecasts])
 
 
-def _forecast_view(site: Site, system: System, sf: SystemForecasts, boards: Sequence[Board]) -> dict[str, Any]:
+def _forecast_view(site: Site, system: System, sf: SystemForecasts, eps: float) -> dict[str, Any]:
     """The figures of one dataset's forecasts of a system (cached under a key of everything they draw)."""
-    eps = next(b.conventions.vpt_epsilon for b in boards if b.dataset.config == sf.config)
     stem = f"figures/forecasts/{system.name}-{sf.config}-{sf.key()}"
     names = system.state_names
     return {
         "config": sf.config, "shown": sf.shown, "truth": bool(sf.truth), "long_truth": bool(sf.long_truth),
-        "step": sf.step, "dim": system.dim, "epsilon": eps,
+        "step": sf.step, "dim": system.dim, "epsilon": eps, "panels": figures.PANELS,
         "error": site.figure(f"{stem}-error.svg", lambda p: figures.error_growth_figure(sf, p, epsilon=eps),
                              cached=True),
         "forecast": site.figure(f"{stem}-forecast.png",
@@ -159,6 +171,44 @@ def _forecast_view(site: Site, system: System, sf: SystemForecasts, boards: Sequ
         "long": site.figure(f"{stem}-long.png", lambda p: figures.long_run_figure(sf, p, state_names=names),
                             cached=True),
     }
+
+
+def system_pages(site: Site, systems: dict[str, System], jobs: Sequence[SystemPage], points: dict, order: int, *,
+                 workers: int, progress: bool) -> None:
+    """Every system page, in `workers` processes when there are enough pages to pay for their start (a
+    worker loads each system from the registry itself)."""
+    bar = tqdm(total=len(jobs), desc="system pages", unit="system", disable=not progress)
+    if workers <= 1 or len(jobs) < PARALLEL_PAGES:
+        for job in jobs:
+            system_page(site, systems[job.name], job, points, order)
+            bar.update()
+        bar.close()
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    chunks = [jobs[i: i + PAGES_PER_TASK] for i in range(0, len(jobs), PAGES_PER_TASK)]
+    # spawn, not fork: the parent holds zarr's I/O threads, which a forked child would inherit mid-call.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_pages_in_worker, site.out, site.common, chunk, points, order): len(chunk)
+                   for chunk in chunks}
+        for future in as_completed(futures):
+            site.written |= future.result()
+            bar.update(futures[future])
+    bar.close()
+
+
+def _pages_in_worker(out: Path, common: dict[str, Any], jobs: Sequence[SystemPage], points: dict,
+                     order: int) -> set[Path]:
+    """Worker side of `system_pages`: render the pages and figures; the paths written."""
+    site = Site(out, **common)
+    for job in jobs:
+        system_page(site, get_system(job.name), job, points, order)
+    return site.written
+
+
+def _epsilon(sf: SystemForecasts, boards: Sequence[Board]) -> float:
+    return next(b.conventions.vpt_epsilon for b in boards if b.dataset.config == sf.config)
 
 
 def _recovery_view(it: Identified, system: System) -> dict[str, Any]:
@@ -225,10 +275,11 @@ def load_registry() -> list[System]:
 
 def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = False,
                manifests: str | Path = MANIFEST_DIR, archives: Sequence[str | Path] = (),
-               progress: bool = True) -> Path:
+               workers: int | None = None, progress: bool = True) -> Path:
     """Build the leaderboard from a folder of results files into `out`; returns the path of its index page.
 
     `archives`: the datasets the results were scored on, where the forecast figures read the truth.
+    `workers`: processes drawing the system pages (default: one per CPU).
     """
     from .. import __version__
 
@@ -260,9 +311,12 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
         for e in board.own_entries:
             forecaster_page(site, board, e, system_href, registry_lyap)
     recovered = [it for b in boards for e in b.own_entries for it in identified(e.results, e.href)]
-    for name in tqdm(pages, desc="system pages", unit="system", disable=not progress):
-        system_page(site, by_name[name], boards, points, order, recovered,
-                    system_forecasts(name, boards, known, truths))
+    jobs = [SystemPage(name, system_ranking_table(name, boards, lambda h: f"../{h}"),
+                       tuple(it for it in recovered if it.system == name),
+                       tuple((sf, _epsilon(sf, boards)) for sf in system_forecasts(name, boards, known, truths)))
+            for name in pages]
+    system_pages(site, by_name, jobs, points, order, workers=(os.cpu_count() or 1) if workers is None else workers,
+                 progress=progress)
     invariants = {s.name: {k: invariant_value(s.invariants, k) for k in analysis.INVARIANTS} for s in registry}
     site.page("analysis.html", "analysis.html.j2", page="analysis",
               analyses=[board_analysis(site, b, i, points, order, invariants) for i, b in enumerate(boards)])

@@ -251,9 +251,8 @@ def _trace_problems(results: Results) -> list[str]:
         trace, where = summary.trace, f"systems.{name}.trace"
         if trace is None:
             continue
-        try:
-            dim = get_system(name, summary.version).dim
-        except DystsBenchError:
+        dim = _dimension(name, summary.version)
+        if dim is None:
             continue  # not a registry system (version): _record_problems says so
         records = {r.ic: r for r in results.records if r.system == name}
         stride = stride_for(ds.horizon, MAX_ERROR_POINTS)
@@ -272,6 +271,15 @@ def _trace_problems(results: Results) -> list[str]:
         elif trace.long_run is not None:
             problems.append(f"{where}.long_run: the dataset has no long free runs: {REGENERATE}")
     return problems
+
+
+@functools.lru_cache(maxsize=1024)
+def _dimension(name: str, version: int | None) -> int | None:
+    """A registry system's state dimension (None if not in the registry); once per build, not per file."""
+    try:
+        return get_system(name, version).dim
+    except DystsBenchError:
+        return None
 
 
 def _packed_problems(where: str, packed: Packed | None, shape: tuple[int, int], stride_ok: bool = True,

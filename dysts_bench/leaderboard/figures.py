@@ -192,15 +192,22 @@ def plane_vpt_figure(points: Mapping[str, tuple[float, float]], vpt: Mapping[str
 
 _TRUTH = "#0f172a"
 SHOWN_COORDINATES = 4      # a forecast panel stacks at most this many coordinates (the first ones)
+PANELS = 6                 # forecasters drawn one panel each (the longest VPTs); the error growth shows all
 _OFFSET = 4.0              # standardized coordinates are stacked this far apart
 
 
-def _grid(n: int, columns: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
-    """A figure of `n` panels in rows of `columns`; the unused panels are hidden."""
+def _grid(n: int, columns: int, width: float, height: float, *, left: float = 0.55, bottom: float = 0.5
+          ) -> tuple[Figure, np.ndarray]:
+    """A figure of `n` panels of width × height inches in rows of `columns`, margins in inches (a fixed
+    layout: tight_layout would draw every panel's text once more just to measure it)."""
     cols = min(columns, max(n, 1))
     rows = -(-max(n, 1) // cols)
-    fig = Figure(figsize=(cols * width, 0.5 + rows * height))
+    top = 0.3
+    fig = Figure(figsize=(cols * width, rows * height + 0.1))
+    w, h = fig.get_size_inches()
     axes = fig.subplots(rows, cols, squeeze=False)
+    fig.subplots_adjust(left=left / w, right=1 - 0.15 / w, bottom=bottom / h / rows, top=1 - top / h / rows,
+                        wspace=(left + 0.15) / (width - left - 0.15), hspace=(bottom + top) / (height - bottom - top))
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat[:n]
@@ -233,13 +240,13 @@ def error_growth_figure(sf: SystemForecasts, path: Path, *, epsilon: float) -> P
         ax.set_xlabel(label)
         ax.set_ylabel("normalized error e(t)")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=7)
-        fig.tight_layout()
+        fig.subplots_adjust(left=0.09, right=0.76, bottom=0.13, top=0.97)
         return _save(fig, path)
 
 
 def forecast_figure(sf: SystemForecasts, path: Path, *, state_names: Sequence[str]) -> Path:
     """One panel per forecaster: its kept forecast against the truth, coordinate by coordinate, standardized."""
-    shown = [s for s in sf.shown if s.trace.forecast is not None]
+    shown = [s for s in sf.shown if s.trace.forecast is not None][:PANELS]
     dim = shown[0].trace.forecast.shape[1] if shown else 1
     k = min(dim, SHOWN_COORDINATES)
     with rc_context({**_STYLE, "axes.grid": False}):
@@ -261,13 +268,13 @@ def forecast_figure(sf: SystemForecasts, path: Path, *, state_names: Sequence[st
             vpt = f", VPT {s.vpt:.2f} τ" if s.vpt is not None else ""
             ax.set_title(f"{s.name} (initial condition {s.trace.ic}{vpt})", fontsize=8)
             ax.set_xlabel(label, fontsize=7)
-        fig.tight_layout()
+            ax.xaxis.set_major_locator(MaxNLocator(5))   # few ticks: their text is most of a panel's drawing
         return _save(fig, path, dpi=100)
 
 
 def long_run_figure(sf: SystemForecasts, path: Path, *, state_names: Sequence[str]) -> Path:
     """One panel per forecaster: its long free run projected on two coordinates, over the true continuation."""
-    shown = [s for s in sf.shown if s.trace.long_run is not None]
+    shown = [s for s in sf.shown if s.trace.long_run is not None][:PANELS]
     dim = shown[0].trace.long_run.shape[1] if shown else 1
     with rc_context(_STYLE):
         fig, axes = _grid(len(shown), 3, 2.9, 2.75)
@@ -295,7 +302,8 @@ def long_run_figure(sf: SystemForecasts, path: Path, *, state_names: Sequence[st
             ax.set_xlabel(xl, fontsize=7)
             ax.set_ylabel(yl, fontsize=7)
             ax.tick_params(labelsize=6)
-        fig.tight_layout()
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.yaxis.set_major_locator(MaxNLocator(3))
         return _save(fig, path, dpi=100)
 
 
