@@ -234,6 +234,32 @@ def test_resume_drops_a_torn_line_and_scores_that_system_again(demo, tmp_path, m
     assert not partial.exists()
 
 
+def test_a_re_make_with_overwrite_resumes_its_own_interrupted_run_and_discards_another(demo, tmp_path, monkeypatch):
+    from dysts_bench.evaluate import harness
+
+    out, systems = tmp_path / "r.json", ["Lorenz", "Thomas"]
+    evaluate(load_forecaster("last-value"), demo, out, systems=["Lorenz"], progress=False)   # the file to re-make
+
+    def interrupted(name):
+        with monkeypatch.context() as m, pytest.raises(KeyboardInterrupt):
+            m.setattr(harness, "_assemble", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+            evaluate(load_forecaster(name), demo, out, systems=systems, overwrite=True, progress=False)
+
+    scored = []
+    real = harness.score_one
+    spy = lambda f, job, t: scored.append(job.system) or real(f, job, t)  # noqa: E731
+    interrupted("last-value")
+    with monkeypatch.context() as m:
+        m.setattr(harness, "score_one", spy)
+        evaluate(load_forecaster("last-value"), demo, out, systems=systems, overwrite=True, progress=False)
+    assert scored == []          # both systems came from the interrupted re-make
+    interrupted("mean")          # partial results of another forecaster are discarded, not mixed in
+    with monkeypatch.context() as m:
+        m.setattr(harness, "score_one", spy)
+        results = evaluate(load_forecaster("last-value"), demo, out, systems=systems, overwrite=True, progress=False)
+    assert sorted(scored) == systems and results.forecaster.name == "last-value"
+
+
 def test_refuses_to_overwrite_or_mix_runs(demo, tmp_path):
     out = tmp_path / "x.json"
     evaluate(load_forecaster("last-value"), demo, out, systems=["Lorenz"], progress=False)

@@ -44,7 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds allowed per fit or forecast; each system then runs in a worker process that is "
                         "stopped when it overruns (this isolates crashes; it is not a sandbox)")
     add_parallel_options(p, "systems")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing results file")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing results file (an interrupted run of the same command still resumes; "
+                        "partial results of another run are discarded)")
     p.add_argument("--quiet", action="store_true", help="no progress bars (the forecasters' training bars too)")
     p.set_defaults(func=_evaluate)
 

@@ -191,19 +191,23 @@ def _partial_path(out: Path) -> Path:
 
 
 def _resume(out: Path, header: dict, overwrite: bool) -> dict[str, dict]:
-    """Systems already scored by an interrupted run of the same command (empty when starting afresh)."""
+    """Systems already scored by an interrupted run of the same command (empty when starting afresh).
+
+    A partial file of the same run resumes, with or without `overwrite` (which replaces the finished
+    results file, so that a killed re-make picks up where it stopped); one of another run is an error,
+    or with `overwrite` discarded.
+    """
     partial = _partial_path(out)
-    if overwrite:
-        partial.unlink(missing_ok=True)
-    elif out.exists():
+    if out.exists() and not overwrite:
         raise EvaluationError(f"{out} exists; pass --overwrite to replace it, or choose another --out")
     if partial.exists():
         lines = partial.read_text().splitlines()
-        if lines and json.loads(lines[0]) == header:
+        if lines and _parse(lines[0]) == header:
             # A line cut short by a kill is dropped: that system is scored again.
             return {o["system"]: o for o in map(_parse, lines[1:]) if o is not None}
-        raise EvaluationError(f"{partial} holds partial results of a different run (another forecaster, "
-                              "dataset or option); pass --overwrite to discard them")
+        if not overwrite:
+            raise EvaluationError(f"{partial} holds partial results of a different run (another forecaster, "
+                                  "dataset or option); pass --overwrite to discard them")
     partial.write_text(json.dumps(header) + "\n")
     return {}
 
