@@ -202,12 +202,12 @@ def _grid(n: int, columns: int, width: float, height: float, *, left: float = 0.
     layout: tight_layout would draw every panel's text once more just to measure it)."""
     cols = min(columns, max(n, 1))
     rows = -(-max(n, 1) // cols)
-    top = 0.3
-    fig = Figure(figsize=(cols * width, rows * height + 0.1))
-    w, h = fig.get_size_inches()
+    top, right = 0.3, 0.15
+    w, h = cols * width, rows * height
+    fig = Figure(figsize=(w, h))
     axes = fig.subplots(rows, cols, squeeze=False)
-    fig.subplots_adjust(left=left / w, right=1 - 0.15 / w, bottom=bottom / h / rows, top=1 - top / h / rows,
-                        wspace=(left + 0.15) / (width - left - 0.15), hspace=(bottom + top) / (height - bottom - top))
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
+                        wspace=(left + right) / (width - left - right), hspace=(bottom + top) / (height - bottom - top))
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat[:n]
