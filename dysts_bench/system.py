@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -24,14 +26,32 @@ class System:
         self.spec = spec
         self.path = path
         self.program = program or build_program(spec, str(path or f"<{spec.name}>"))
-        self.params: dict[str, float] = dict(spec.parameters if params is None else params)
-        self.param_array = np.array([self.params[p] for p in self.program.params], dtype=float)
+        values = dict(spec.parameters if params is None else params)
+        # Read-only: the compiled parameter array and the delay lags are derived from these, so that they can
+        # never disagree; `with_params` makes a system with other values.
+        self._params: Mapping[str, float] = MappingProxyType(values)
+        self._param_array = np.array([values[p] for p in self.program.params], dtype=float)
 
     @classmethod
     def from_file(cls, path: str | Path) -> System:
         """Load, validate and check a spec file (not necessarily in the registry)."""
         path = Path(path)
         return cls(load_spec(path), path=path)
+
+    @property
+    def params(self) -> Mapping[str, float]:
+        """The parameter values (read-only)."""
+        return self._params
+
+    @property
+    def param_array(self) -> np.ndarray:
+        """The parameter values in the compiled code's order (a copy: changing it changes no system)."""
+        return self._param_array.copy()
+
+    @property
+    def timescale(self) -> float:
+        """The time scale integrations and estimators are set by: the spec's period, else 1000·dt."""
+        return float(self.period or 1000 * self.dt)
 
     name = property(lambda self: self.spec.name, doc="The system's name.")
     version = property(lambda self: self.spec.version, doc="The spec version.")
@@ -107,7 +127,7 @@ class System:
         if x.shape != (n_inputs,):
             raise DystsBenchError(f"{self.name}: rhs takes a state of shape ({n_inputs},), got {x.shape}")
         out = np.empty(self.dim)
-        self.array_rhs_function(x, float(t), self.param_array, out)
+        self.array_rhs_function(x, float(t), self._param_array, out)
         return out
 
     def jacobian(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
@@ -116,7 +136,7 @@ class System:
         if x.shape != (self.dim,):
             raise DystsBenchError(f"{self.name}: jacobian takes a state of shape ({self.dim},), got {x.shape}")
         out = np.empty((self.dim, self.dim))
-        self.jacobian_function(x, float(t), self.param_array, out)
+        self.jacobian_function(x, float(t), self._param_array, out)
         return out
 
     def with_params(self, **params: float) -> System:

@@ -124,3 +124,19 @@ def test_parallel_options_refuse_a_non_positive_worker_count(capsys):
             parser.parse_args(["--workers", bad])
     assert "must be positive" in capsys.readouterr().err
     assert list(map_unordered(lambda x: x * x, [1, 2, 3])) == [(1, 1), (2, 4), (3, 9)]
+
+
+def test_a_system_is_immutable_and_its_derived_arrays_follow_its_parameters():
+    lorenz = db.get_system("Lorenz")
+    with pytest.raises(TypeError):
+        lorenz.params["sigma"] = 20.0            # read-only: with_params makes another system
+    changed = lorenz.param_array
+    changed[:] = 0.0                             # a copy: the system is unchanged
+    assert np.array_equal(lorenz.param_array, [lorenz.params[p] for p in lorenz.program.params])
+    faster = lorenz.with_params(sigma=20.0)
+    assert faster.params["sigma"] == 20.0 and lorenz.params["sigma"] == 10.0
+    assert faster.param_array[list(lorenz.program.params).index("sigma")] == 20.0
+    mackey = db.get_system("MackeyGlass")
+    longer = mackey.with_params(tau=20.0)
+    assert longer.delay_lags == {"tau": 20.0} and longer.rhs(np.array([1.0]))[0] == mackey.rhs(np.array([1.0]))[0]
+    assert lorenz.timescale == lorenz.period and db.get_system("Lorenz").timescale > 0

@@ -244,7 +244,7 @@ def _accuracy_reference(system: System, grid: dict[str, float]) -> tuple[float, 
     if tau is not None:
         window, basis = 0.5 * tau, "half the Lyapunov time (invariants sidecar)"
     else:
-        window, basis = 0.5 * float(system.period or 1000 * system.dt), "half a period (no Lyapunov time yet)"
+        window, basis = 0.5 * system.timescale, "half a period (no Lyapunov time yet)"
     dt_out = grid["dt_out"]
     n = max(2, int(min(window, grid["t_end"]) / dt_out) + 1)
     short = {"t_end": (n - 1) * dt_out, "dt_out": dt_out}

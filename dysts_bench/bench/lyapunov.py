@@ -25,7 +25,7 @@ def lorenz_spectrum(ctx: Context) -> Record:
     from ..system import get_system
 
     lorenz = get_system("Lorenz")
-    period = float(lorenz.period or 1.0)
+    period = lorenz.timescale
     # A short first call loads the compiled tangent kernel and Jacobian, so the figure is the warm one.
     first = timed(lambda: lyapunov_spectrum(lorenz, transient=period, max_time=10 * period, min_blocks=2))[1]
     wall = time.perf_counter()

@@ -16,7 +16,7 @@ POINTS, PER_PERIOD = 1000, 100   # dysts's make_trajectory(1000, pts_per_period=
 
 def trajectory_window(system: System, points: int = POINTS, per_period: int = PER_PERIOD) -> dict[str, float]:
     """`t_end` and `dt_out` for `points` points at `per_period` per period (dysts's layout), no transient."""
-    period = float(system.period or 1000 * system.dt)
+    period = system.timescale
     dt_out = period / per_period
     return {"t_end": (points - 1) * dt_out, "dt_out": dt_out}
 

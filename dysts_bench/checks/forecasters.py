@@ -66,9 +66,9 @@ def check_cases(systems: tuple[str, ...] = CHECK_SYSTEMS) -> tuple[Case, ...]:
     cases = []
     for name in systems:
         system = get_system(name)
-        dt = (system.period or 1.0) / POINTS_PER_PERIOD
+        dt = system.timescale / POINTS_PER_PERIOD
         n = N_TRAIN * TRAIN_LENGTH + CONTEXT_LENGTH + HORIZON
-        sol = integrate(system, t_end=(n - 1) * dt, dt_out=dt, transient=50 * (system.period or 1.0))
+        sol = integrate(system, t_end=(n - 1) * dt, dt_out=dt, transient=50 * system.timescale)
         if not sol.ok:
             raise DystsBenchError(f"check data: integrating {name} failed ({sol.status.name})")
         y = sol.y

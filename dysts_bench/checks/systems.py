@@ -101,7 +101,7 @@ def _check_sidecar(system: System, where: str) -> list[Problem]:
 
 
 def _check_trajectory(system: System, where: str) -> list[Problem]:
-    period = system.period or 1000 * system.dt
+    period = system.timescale
     t_end = 200 * period
     dt_out = period / 20
     try:

@@ -131,7 +131,7 @@ def lyapunov_spectrum(
     its step instead. `d0` is the relative separation of nearby trajectories (1e-8 for "nearby" and
     "delay", SEPARATE_D0 for "separate").
     """
-    period = float(period or system.period or 1000 * system.dt)
+    period = float(period or system.timescale)
     method = _choose_method(system, method)
     transient = 100 * period if transient is None else float(transient)
     block_time = 2 * period if block_time is None else float(block_time)
@@ -273,7 +273,7 @@ class _Run:
         self.mode = tangent_kernel.VARIATIONAL if method == "variational" else tangent_kernel.NEARBY_TRAJECTORIES
         self.d0, self.tol, self.h = d0, tol, h
         # A small first step; the controller grows it by up to tenfold a step.
-        self.clock = np.array([t, 1e-4 * float(system.period or 1000 * system.dt)])
+        self.clock = np.array([t, 1e-4 * system.timescale])
         self.status = Status.SUCCESS
         self.steps = 0
         self.n_rhs_evals = 0

@@ -81,7 +81,7 @@ def compute_invariants(system: System, *, seed: int = 0, lyapunov_options: dict[
                 out[key] = {"value": None, "stderr": None, "error": message}
                 errors[key] = message
 
-    hint = float(system.period or 1000 * system.dt)
+    hint = system.timescale
     timescales: dict[str, Any] = {}
     attempt(("period",), lambda: {"period": _period_entry(system, hint, timescales)})
     # Some spec periods are far too short: the measured natural time sets the Lyapunov run's durations

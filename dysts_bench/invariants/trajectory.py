@@ -25,7 +25,7 @@ def attractor_samples(system: System, dt: float, n: int, *, transient: float | N
     If the integration fails, it is tried once more with a tighter tolerance (an orbit may escape
     through integration error).
     """
-    period = float(system.period or 1000 * system.dt)
+    period = system.timescale
     transient = TRANSIENT_PERIODS * period if transient is None else transient
     statuses = []
     for attempt in (tol, tol * 1e-3):
