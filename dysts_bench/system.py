@@ -156,11 +156,24 @@ class System:
 
     @cached_property
     def invariants(self) -> dict[str, Any]:
-        """The generated invariants sidecar as a dict; {} if not computed yet."""
+        """The generated invariants sidecar as a dict (read once); see `read_invariants`."""
+        return self.read_invariants()
+
+    def read_invariants(self) -> dict[str, Any]:
+        """The invariants sidecar read afresh; {} if not computed yet (or for parameters other than the
+        spec's, which it was not computed for). A sidecar of another version of the spec is an error."""
         path = self.sidecar_path
-        if path is None or not path.exists():
+        if path is None or not path.exists() or dict(self.params) != dict(self.spec.parameters):
             return {}
-        return json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DystsBenchError(f"{path}: not a readable invariants sidecar ({exc}); regenerate it with "
+                                  f"`dysts-bench invariants {self.name}@{self.version} --write`") from None
+        if "spec_hash" in data and data["spec_hash"] != self.spec_hash:   # hand-written sidecars carry none
+            raise DystsBenchError(f"{path}: computed for another version of the spec (its spec_hash differs); "
+                                  f"regenerate it with `dysts-bench invariants {self.name}@{self.version} --write`")
+        return data
 
     def __repr__(self) -> str:
         return f"<System {self.name}@{self.version} dim={self.dim}>"

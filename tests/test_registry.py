@@ -140,3 +140,19 @@ def test_a_system_is_immutable_and_its_derived_arrays_follow_its_parameters():
     longer = mackey.with_params(tau=20.0)
     assert longer.delay_lags == {"tau": 20.0} and longer.rhs(np.array([1.0]))[0] == mackey.rhs(np.array([1.0]))[0]
     assert lorenz.timescale == lorenz.period and db.get_system("Lorenz").timescale > 0
+
+
+def test_a_stale_sidecar_is_an_error_naming_the_file_and_the_command(tmp_path):
+    lorenz = db.get_system("Lorenz")
+    spec = tmp_path / "Lorenz" / "1.yaml"
+    spec.parent.mkdir()
+    spec.write_bytes(lorenz.path.read_bytes())
+    sidecar = spec.with_name("1.invariants.json")
+    sidecar.write_text(json.dumps({**lorenz.invariants, "spec_hash": "0" * 64}))
+    with pytest.raises(db.DystsBenchError, match=r"1\.invariants\.json: computed for another version.*"
+                                                 r"dysts-bench invariants Lorenz@1 --write"):
+        db.System.from_file(spec).invariants   # noqa: B018
+    sidecar.write_text(json.dumps(lorenz.invariants))
+    assert db.System.from_file(spec).invariants["lyapunov_max"] == lorenz.invariants["lyapunov_max"]
+    # The sidecar was computed for the spec's parameters: a system with others has no invariants yet.
+    assert lorenz.with_params(rho=35.0).invariants == {} and lorenz.with_params(rho=28.0).invariants
