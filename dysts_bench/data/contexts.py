@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .manifest import dataset_hash
 
 HOW = ("Add to each system's group an array `forecast` of shape (ic, horizon, dim) (the forecast of each context, "
        "in order) and, for D_stsp and D_H, `long_forecast` of shape (n_long, long_length, dim) from the first "
@@ -31,7 +32,6 @@ def write_contexts(data: str | Path, out: str | Path, *, systems: Sequence[str] 
     """Write the `split` contexts of every system (or of `systems`) of the archive `data` to the zarr store `out`."""
     import zarr
 
-    from ..evaluate.harness import dataset_hash
     from .load import open_archive
 
     archive = open_archive(data)

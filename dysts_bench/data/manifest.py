@@ -148,3 +148,28 @@ def _pooled(entry: dict) -> tuple[np.ndarray, np.ndarray] | None:
     mean = weights @ means / weights.sum()
     var = weights @ second / weights.sum() - mean**2
     return mean, np.sqrt(np.maximum(var, 0.0))
+
+
+def manifest_file_hash(path: str | Path) -> str:
+    """The manifest hash a results file records: SHA-256 of the manifest JSON file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def dataset_hash(manifest: dict) -> str:
+    """The manifest hash a results file records: the committed manifest file's hash when the archive is
+    the released dataset of its config, else the `identity_hash` recomputed from the archive's manifest."""
+    if not released_differences(manifest):
+        return manifest_file_hash(MANIFEST_DIR / f"{manifest['config_name']}.json")
+    return identity_hash(manifest)
+
+
+def released_differences(manifest: dict) -> list[str]:
+    """How an archive's manifest differs from the committed manifest of its config (all of it if none is)."""
+    committed = committed_manifest(manifest["config_name"])
+    if committed is None:
+        return [f"{manifest['config_name']!r} is not a released config"]
+    if committed["config_hash"] != manifest.get("config_hash"):
+        return ["the config differs"]
+    ours, theirs = manifest["systems"], committed["systems"]
+    return [name for name in sorted(set(ours) | set(theirs))
+            if name not in ours or name not in theirs or identity(ours[name]) != identity(theirs[name])]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..data.manifest import dataset_hash, released_differences
 from ..errors import DystsBenchError
 from ..forecast.protocol import ForecasterError, as_series, clone, get_params, name_of, tags_of
 from .results import (
@@ -150,31 +151,6 @@ def _exclusive(out: Path) -> Iterator[None]:
         fh.write(str(os.getpid()))
         fh.flush()
         yield  # the file stays: removing it would let a third run lock a new file while this one holds the old
-
-
-def dataset_hash(manifest: dict) -> str:
-    """The manifest hash a results file records: the committed manifest file's hash when the archive is
-    the released dataset of its config, else the `identity_hash` recomputed from the archive's manifest."""
-    from ..data.manifest import MANIFEST_DIR, identity_hash
-    from ..leaderboard.check import manifest_file_hash
-
-    if not released_differences(manifest):
-        return manifest_file_hash(MANIFEST_DIR / f"{manifest['config_name']}.json")
-    return identity_hash(manifest)
-
-
-def released_differences(manifest: dict) -> list[str]:
-    """How an archive's manifest differs from the committed manifest of its config (all of it if none is)."""
-    from ..data.manifest import committed_manifest, identity
-
-    committed = committed_manifest(manifest["config_name"])
-    if committed is None:
-        return [f"{manifest['config_name']!r} is not a released config"]
-    if committed["config_hash"] != manifest.get("config_hash"):
-        return ["the config differs"]
-    ours, theirs = manifest["systems"], committed["systems"]
-    return [name for name in sorted(set(ours) | set(theirs))
-            if name not in ours or name not in theirs or identity(ours[name]) != identity(theirs[name])]
 
 
 def _choose_systems(available: list[str], wanted: Sequence[str] | None, data: str | Path) -> list[str]:

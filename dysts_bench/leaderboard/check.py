@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import json
 import math
 from collections import Counter
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.manifest import MANIFEST_DIR, identity_hash
+from ..data.manifest import MANIFEST_DIR, identity_hash, manifest_file_hash
 from ..errors import DystsBenchError
 from ..evaluate.recovery import field_of, recovery
 from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Packed, Results, Trace, load_results
@@ -50,11 +49,6 @@ class KnownDataset:
     config: str
     config_hash: str
     path: Path
-
-
-def manifest_file_hash(path: str | Path) -> str:
-    """The manifest hash a results file records: SHA-256 of the manifest JSON file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def known_manifests(directory: str | Path = MANIFEST_DIR) -> dict[str, KnownDataset]:

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.config import DatasetConfig, config_path, load_config, released_configs
-from ..data.manifest import MANIFEST_DIR, ok_systems, read_json
+from ..data.manifest import MANIFEST_DIR, manifest_file_hash, ok_systems, read_json
 from ..errors import DystsBenchError
-from .check import manifest_file_hash
 
 
 @dataclass

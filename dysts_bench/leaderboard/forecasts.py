@@ -61,7 +61,7 @@ class Truths:
 
     def __init__(self, archives: Sequence[str | Path] = ()):
         from ..data.load import open_archive
-        from ..evaluate.harness import dataset_hash
+        from ..data.manifest import dataset_hash
 
         self.by_hash: dict[str, tuple[str, dict]] = {}
         for path in archives:
