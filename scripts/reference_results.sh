@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Remakes the reference results in leaderboard/results/ (the commands the committed files were made with).
 # Torch models train on one thread each (two threads on two cores ran 3x slower): --workers 2 uses both cores.
-# Usage: bash scripts/reference_results.sh [baselines|esn|ngrc|sindy|nlinear|dlinear|linear-core|plrnn|transformer|transformer-global|deep|nbeats|nhits|tide|tcn|lstm|darts-transformer|all]
+# Usage: bash scripts/reference_results.sh [baselines|esn|ngrc|sindy|nlinear|dlinear|plrnn|transformer|transformer-global|deep|nbeats|nhits|tide|tcn|lstm|darts-transformer|all]
 # The learned torch models train for minutes per system on a CPU, so they are scored on SUBSET below
 # (and the global transformer is fitted on TRAIN_SYSTEMS, disjoint from it); the rest on every system of the
 # archive (106 under protocol 2). The darts deep models (`deep`: nbeats nhits tide tcn lstm darts-transformer)
@@ -17,8 +17,8 @@ SUBSET=Lorenz,Rossler,Chua,Thomas,Halvorsen,Rucklidge,Lorenz84,MooreSpiegel,Newt
 TRAIN_SYSTEMS=Aizawa,ChenLee,SprottB,SprottD,Chen,LorenzCoupled,HyperRossler,Dadras,Finance,GenesioTesi,SprottF,Arneodo,LuChen,Hadley,ShimizuMorioka,LorenzStenflo
 
 case "${1:-all}" in
-  baselines|esn|ngrc|sindy|nlinear|dlinear|linear-core|plrnn|transformer|transformer-global|deep|nbeats|nhits|tide|tcn|lstm|darts-transformer|all) ;;
-  *) echo "usage: $0 [baselines|esn|ngrc|sindy|nlinear|dlinear|linear-core|plrnn|transformer|transformer-global|deep|nbeats|nhits|tide|tcn|lstm|darts-transformer|all]" >&2
+  baselines|esn|ngrc|sindy|nlinear|dlinear|plrnn|transformer|transformer-global|deep|nbeats|nhits|tide|tcn|lstm|darts-transformer|all) ;;
+  *) echo "usage: $0 [baselines|esn|ngrc|sindy|nlinear|dlinear|plrnn|transformer|transformer-global|deep|nbeats|nhits|tide|tcn|lstm|darts-transformer|all]" >&2
      exit 2 ;;
 esac
 [ -e "$ARCHIVE" ] || $DB data generate --config lyapunov --out "$ARCHIVE"   # matches data/manifests/lyapunov.json
@@ -35,10 +35,6 @@ case "${1:-all}" in
     $DB evaluate nlinear --data "$ARCHIVE" --out $OUT/nlinear-lyapunov.json --workers 2 --overwrite --quiet ;;&
   dlinear|all)
     $DB evaluate dlinear --data "$ARCHIVE" --out $OUT/dlinear-lyapunov.json --workers 2 --overwrite --quiet ;;&
-  linear-core)  # first slices on the core subset, until the all-systems runs (nlinear, dlinear) land
-    for f in nlinear dlinear; do
-      $DB evaluate $f --data "$ARCHIVE" --systems @core --out $OUT/$f-lyapunov-core.json --workers 2 --overwrite --quiet
-    done ;;
   deep|all) DEEP="nbeats nhits tide tcn lstm darts-transformer" ;;&
   nbeats|nhits|tide|tcn|lstm|darts-transformer) DEEP=$1 ;;&
   plrnn|all)

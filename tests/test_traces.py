@@ -206,3 +206,18 @@ def test_system_pages_draw_error_growth_forecasts_and_long_runs_with_the_archive
     bare = tmp_path / "bare"
     build_site(results, bare, progress=False)
     assert "The truth is not drawn: build the site with <code>--data ARCHIVE</code>" in _system_page(bare)
+
+
+def test_the_rescoring_allows_for_the_float32_rounding_of_large_values():
+    """A phase that grows to thousands rounds by 1e-4 in float32: more than a relative tolerance of the error."""
+    from dysts_bench.evaluate.metrics import mae, rmse
+    from dysts_bench.leaderboard.check import _rounding_bounds
+
+    rng = np.random.default_rng(1)
+    truth = np.column_stack([rng.normal(size=300), np.linspace(5000.0, 5600.0, 300)])
+    forecast = truth + rng.normal(scale=1e-3, size=truth.shape)
+    kept = forecast.astype(np.float32).astype(float)
+    low, high = _rounding_bounds(truth, kept)
+    for metric in (mae, rmse):
+        assert abs(metric(truth, kept) - metric(truth, forecast)) > 1e-4 * metric(truth, forecast)
+        assert metric(truth, low) <= metric(truth, forecast) <= metric(truth, high)
