@@ -14,7 +14,7 @@ from .system import System
 
 def attractor_points(system: System, n: int = 4000) -> np.ndarray:
     """A trajectory on the attractor: n points over about 50 periods after a transient of 20."""
-    period = system.invariants.get("period", {}).get("value") or system.timescale
+    period = system.invariants.scalar("period") or system.timescale
     sol = integrate(system, t_end=50 * period, dt_out=50 * period / (n - 1), transient=20 * period,
                     rtol=1e-8, atol=1e-8)
     return sol.y

@@ -13,6 +13,7 @@ import numpy as np
 
 from .compile.program import Program, build_program
 from .errors import DystsBenchError
+from .specs.invariants import Invariants
 from .specs.loader import load_spec, spec_hash
 from .specs.registry import check_lock, parse_id, spec_path, versions
 from .specs.schema import SystemSpec
@@ -155,25 +156,28 @@ class System:
         return self.path.with_name(f"{self.version}.invariants.json") if self.path else None
 
     @cached_property
-    def invariants(self) -> dict[str, Any]:
-        """The generated invariants sidecar as a dict (read once); see `read_invariants`."""
+    def invariants(self) -> Invariants:
+        """The invariants sidecar's record (read once); see `read_invariants`."""
         return self.read_invariants()
 
-    def read_invariants(self) -> dict[str, Any]:
-        """The invariants sidecar read afresh; {} if not computed yet (or for parameters other than the
-        spec's, which it was not computed for). A sidecar of another version of the spec is an error."""
+    def read_invariants(self) -> Invariants:
+        """The invariants sidecar read afresh, validated; none if not computed yet (or for parameters other
+        than the spec's, which it was not computed for). A sidecar of another version of the spec, or one
+        that is not a sidecar, is an error naming the file and the command that regenerates it."""
         path = self.sidecar_path
         if path is None or not path.exists() or dict(self.params) != dict(self.spec.parameters):
-            return {}
+            return Invariants()
+        regenerate = f"dysts-bench invariants {self.name}@{self.version} --write"
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # unreadable, not UTF-8 or JSON, nested too deep
             raise DystsBenchError(f"{path}: not a readable invariants sidecar ({exc}); regenerate it with "
-                                  f"`dysts-bench invariants {self.name}@{self.version} --write`") from None
-        if "spec_hash" in data and data["spec_hash"] != self.spec_hash:   # hand-written sidecars carry none
+                                  f"`{regenerate}`") from None
+        record = Invariants.parse(data, str(path), regenerate)
+        if record.spec_hash is not None and record.spec_hash != self.spec_hash:   # hand-written: none
             raise DystsBenchError(f"{path}: computed for another version of the spec (its spec_hash differs); "
-                                  f"regenerate it with `dysts-bench invariants {self.name}@{self.version} --write`")
-        return data
+                                  f"regenerate it with `{regenerate}`")
+        return record
 
     def __repr__(self) -> str:
         return f"<System {self.name}@{self.version} dim={self.dim}>"

@@ -131,10 +131,11 @@ def fake_invariants() -> dict[str, dict]:
 
 def use_fake_invariants(monkeypatch) -> None:
     """Make every System read its invariants from `fake_invariants` instead of the registry's sidecars."""
+    from dysts_bench.specs.invariants import Invariants
     from dysts_bench.system import System
 
-    invariants = fake_invariants()
-    monkeypatch.setattr(System, "invariants", property(lambda self: invariants.get(self.name, {})))
+    invariants = {name: Invariants.model_validate(data) for name, data in fake_invariants().items()}
+    monkeypatch.setattr(System, "invariants", property(lambda self: invariants.get(self.name, Invariants())))
 
 
 def build_test_site(base: Path) -> Path:

@@ -70,7 +70,7 @@ def test_the_command_line(tmp_path, capsys):
     assert "1 systems accepted" in out and "rejected:" in out
     (spec,) = (tmp_path / "g").glob("*/1.yaml")
     system = db.System.from_file(spec)
-    assert system.invariants["spec_hash"] == system.spec_hash and system.invariants["lyapunov_max"]["value"] > 0
+    assert system.invariants.spec_hash == system.spec_hash and system.invariants.lyapunov_max.value > 0
     assert check_system(spec, long_run=False) == []
 
 

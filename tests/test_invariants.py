@@ -31,6 +31,7 @@ from dysts_bench.invariants.period import MIN_BIN
 from dysts_bench.invariants.report import write_comparison, write_table
 from dysts_bench.invariants.sidecar import PERIOD_AGREEMENT, period_note
 from dysts_bench.invariants.trajectory import attractor_samples
+from dysts_bench.specs.invariants import Invariants
 
 SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
 LORENZ = (0.9056, 0.0, -14.5723)
@@ -250,8 +251,8 @@ def test_sidecar_roundtrip_and_spec_hash(lorenz_spec):
     assert inv["lyapunov_time"]["value"] == pytest.approx(1 / inv["lyapunov_max"]["value"])
     assert 0.3 <= 4 * inv["ideal_sampling"]["recommended_dt"] / inv["ideal_sampling"]["natural_time"] <= 0.5
     path = write_sidecar(system, inv)
-    assert db.System.from_file(lorenz_spec).invariants["lyapunov_max"]["value"] == inv["lyapunov_max"]["value"]
-    assert read_sidecar(system)["spec_hash"] == system.spec_hash
+    assert db.System.from_file(lorenz_spec).invariants.lyapunov_max.value == inv["lyapunov_max"]["value"]
+    assert read_sidecar(system).spec_hash == system.spec_hash
     data = json.loads(path.read_text())
     data["spec_hash"] = "0" * 64
     path.write_text(json.dumps(data))
@@ -271,11 +272,12 @@ def test_failed_integration_is_an_error_entry(write_spec):
 
 
 def test_reports_from_sidecars(tmp_path):
-    inv = {"version": 1, "chaotic": True, "errors": {},
-           "lyapunov_max": {"value": 1.2, "stderr": 0.01}, "lyapunov_time": {"value": 1 / 1.2, "stderr": 0.01},
-           "lyapunov_spectrum": {"value": [1.2, 0.0, -10.0], "method": "variational", "sum": -8.8,
-                                 "jacobian_trace_mean": -8.8, "settings": {"averaging_time": 5000.0}},
-           "permutation_entropy": {"value": 0.8, "stderr": 0.001}}
+    inv = Invariants.model_validate({
+        "version": 1, "chaotic": True, "errors": {},
+        "lyapunov_max": {"value": 1.2, "stderr": 0.01}, "lyapunov_time": {"value": 1 / 1.2, "stderr": 0.01},
+        "lyapunov_spectrum": {"value": [1.2, 0.0, -10.0], "method": "variational", "sum": -8.8,
+                              "jacobian_trace_mean": -8.8, "settings": {"averaging_time": 5000.0}},
+        "permutation_entropy": {"value": 0.8, "stderr": 0.001}})
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps({"Toy": {"dysts_maximum_lyapunov_estimated": 2.0,
                                         "dysts_lyapunov_spectrum_estimated": [0.5, 0.0, -9.0]}}))
@@ -291,20 +293,20 @@ def test_committed_sidecars_are_consistent():
     for name in db.list_systems():
         system = db.get_system(name)
         inv = system.invariants
-        if not inv or inv.get("spec_hash") != system.spec_hash:
+        if not inv.computed or inv.spec_hash != system.spec_hash:
             continue  # not computed yet, or stale: `dysts-bench systems check` reports those
         checked += 1
         for key in ("lyapunov_spectrum", "lyapunov_max", "lyapunov_time", "kaplan_yorke_dimension",
                     "correlation_dimension", "period", "permutation_entropy", "statistical_complexity",
                     "ideal_sampling"):
-            entry = inv[key]
-            assert entry["value"] is not None or entry.get("error") or entry.get("note"), (name, key)
-        spectrum = inv["lyapunov_spectrum"]
-        if spectrum.get("method") == "variational":
-            trace = spectrum["jacobian_trace_mean"]
-            assert spectrum["sum"] == pytest.approx(trace, abs=1e-5 * (1 + abs(trace))), name
-        if inv["chaotic"]:
-            assert inv["lyapunov_time"]["value"] == pytest.approx(1 / inv["lyapunov_max"]["value"]), name
+            entry = getattr(inv, key)
+            assert entry.value is not None or entry.error or entry.note, (name, key)
+        spectrum = inv.lyapunov_spectrum
+        if spectrum.method == "variational":
+            trace = spectrum.jacobian_trace_mean
+            assert spectrum.sum == pytest.approx(trace, abs=1e-5 * (1 + abs(trace))), name
+        if inv.chaotic:
+            assert inv.lyapunov_time.value == pytest.approx(1 / inv.lyapunov_max.value), name
     if checked == 0:
         pytest.skip("no sidecar computed yet: run `dysts-bench invariants --all --write`")
 
@@ -344,17 +346,17 @@ def test_registry_sidecars_hold_up():
     for name in db.list_systems():
         system = db.get_system(name)
         inv = system.invariants
-        period = inv["period"]
-        if system.period is not None and period.get("value") is not None:
-            ratio = system.period / period["value"]
-            assert 1 / PERIOD_AGREEMENT <= ratio <= PERIOD_AGREEMENT or period.get("note"), name
-            assert period.get("settings", {}).get("lowest_bin", MIN_BIN) == MIN_BIN, name
-        lam = inv["lyapunov_max"]
-        if lam.get("value") is None:
+        period = inv.period
+        if system.period is not None and period.value is not None:
+            ratio = system.period / period.value
+            assert 1 / PERIOD_AGREEMENT <= ratio <= PERIOD_AGREEMENT or period.note, name
+            assert period.settings.get("lowest_bin", MIN_BIN) == MIN_BIN, name
+        lam = inv.lyapunov_max
+        if lam.value is None:
             continue
-        assert inv["chaos"] in ("chaotic", "marginal", "not_chaotic") and lam["chaos_reason"], name
-        assert inv["chaotic"] == (inv["chaos"] == "chaotic"), name
-        assert (inv["lyapunov_time"]["value"] is not None) == inv["chaotic"], name
+        assert inv.chaos in ("chaotic", "marginal", "not_chaotic") and lam.chaos_reason, name
+        assert inv.chaotic == (inv.chaos == "chaotic"), name
+        assert (inv.lyapunov_time.value is not None) == inv.chaotic, name
         if system.non_smooth and not system.delay_lags:
-            spread = lam["d0_spread"]["lyapunov_max"]
-            assert lam["stderr"] >= (max(spread) - min(spread)) / 2, name
+            spread = lam.d0_spread["lyapunov_max"]
+            assert lam.stderr >= (max(spread) - min(spread)) / 2, name

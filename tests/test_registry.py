@@ -152,7 +152,37 @@ def test_a_stale_sidecar_is_an_error_naming_the_file_and_the_command(tmp_path):
     with pytest.raises(db.DystsBenchError, match=r"1\.invariants\.json: computed for another version.*"
                                                  r"dysts-bench invariants Lorenz@1 --write"):
         db.System.from_file(spec).invariants   # noqa: B018
-    sidecar.write_text(json.dumps(lorenz.invariants))
+    sidecar.write_text(json.dumps(lorenz.invariants.to_dict()))
     assert db.System.from_file(spec).invariants["lyapunov_max"] == lorenz.invariants["lyapunov_max"]
     # The sidecar was computed for the spec's parameters: a system with others has no invariants yet.
     assert lorenz.with_params(rho=35.0).invariants == {} and lorenz.with_params(rho=28.0).invariants
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"lyapunov_max": {"value": "fast"}}', r"lyapunov_max\.value.*dysts-bench invariants Lorenz@1 --write"),
+    ('{"lyapunov_maximum": {"value": 0.9}}', r"lyapunov_maximum: Extra inputs are not permitted"),
+    ('{"lyapunov_max": ', r"not a readable invariants sidecar"),
+])
+def test_a_sidecar_that_is_not_one_is_an_error_naming_the_file_and_the_field(tmp_path, text, message):
+    spec = tmp_path / "Lorenz" / "1.yaml"
+    spec.parent.mkdir()
+    spec.write_bytes(db.get_system("Lorenz").path.read_bytes())
+    spec.with_name("1.invariants.json").write_text(text)
+    with pytest.raises(db.DystsBenchError, match=r"1\.invariants\.json: .*" + message):
+        db.System.from_file(spec).invariants   # noqa: B018
+    from dysts_bench.checks.systems import check_system
+
+    assert [p.check for p in check_system(spec, long_run=False)] == ["invariants"]
+
+
+def test_the_typed_invariants_read_every_committed_sidecar_as_written():
+    """The record holds every field of every sidecar: reading and writing it back loses nothing; it also
+    reads as the sidecar's dict, as `System.invariants` did before it was typed."""
+    for name in db.list_systems():
+        system = db.get_system(name)
+        if system.sidecar_path and system.sidecar_path.exists():
+            data = json.loads(system.sidecar_path.read_text())
+            assert system.invariants.to_dict() == data and system.invariants == data, name
+    lorenz = db.get_system("Lorenz").invariants
+    assert lorenz["lyapunov_max"]["value"] == lorenz.lyapunov_max.value == lorenz.scalar("lyapunov_max") > 0
+    assert lorenz.get("missing", 1) == 1 and "period" in lorenz and dict(lorenz)["chaos"] == lorenz.chaos

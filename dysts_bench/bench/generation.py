@@ -15,7 +15,7 @@ import numpy as np
 
 from .isolated import ChildRun, cold_then_warm
 from .record import CPU_NOTE, Figure, Record, best_time, timed
-from .sample import PER_PERIOD, POINTS, QUICK_RADAU, SAMPLE, lyapunov_time, registry_flows, trajectory_window
+from .sample import PER_PERIOD, POINTS, QUICK_RADAU, SAMPLE, registry_flows, trajectory_window
 
 if TYPE_CHECKING:
     from ..system import System
@@ -240,7 +240,7 @@ def _measure_radau(names: list[str], runs: dict[str, SystemRuns], progress: bool
 
 def _accuracy_reference(system: System, grid: dict[str, float]) -> tuple[float, str, np.ndarray, float]:
     """(window, its basis, scipy's tight solution on the grid points inside it, the references' floor)."""
-    tau, _ = lyapunov_time(system)
+    tau = system.invariants.scalar("lyapunov_time")
     if tau is not None:
         window, basis = 0.5 * tau, "half the Lyapunov time (invariants sidecar)"
     else:

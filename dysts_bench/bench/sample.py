@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..system import System
@@ -27,9 +27,3 @@ def registry_flows() -> list[str]:
 
     return [name for name in list_systems() if not get_system(name).delay_lags]
 
-
-def lyapunov_time(system: System) -> tuple[float | None, Any]:
-    """(τ = 1/λ_max from the invariants sidecar, or None; the sidecar's entry for the record)."""
-    entry = system.invariants.get("lyapunov_time") or {}
-    value = entry.get("value")
-    return (float(value) if value else None), entry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,14 +88,12 @@ def _check_sidecar(system: System, where: str) -> list[Problem]:
     if path is None or not path.exists():
         return []
     try:
-        sidecar = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested too deep
-        return [Problem(str(path), "invariants", f"not valid JSON ({type(exc).__name__}); regenerate it with "
-                        f"`dysts-bench invariants {system.name} --write`")]
-    recorded = sidecar.get("spec_hash") if isinstance(sidecar, dict) else None
-    if recorded != system.spec_hash:
-        return [Problem(str(path), "invariants", "computed for another version of the spec (spec hash "
-                        f"differs); regenerate it with `dysts-bench invariants {system.name} --write`")]
+        recorded = system.read_invariants().spec_hash
+    except DystsBenchError as exc:  # unreadable, not a sidecar, or of another version of the spec
+        return [Problem(str(path), "invariants", str(exc).removeprefix(f"{path}: "))]
+    if recorded is None:
+        return [Problem(str(path), "invariants", "records no spec_hash (written by hand?); regenerate it with "
+                        f"`dysts-bench invariants {system.name}@{system.version} --write`")]
     return []
 
 

@@ -89,7 +89,7 @@ def _summary(name: str) -> dict:
     return {"name": s.name, "version": s.version, "dim": s.dim, "versions": list(versions()[name]),
             "non_autonomous": s.non_autonomous, "hamiltonian": s.hamiltonian,
             "delay": bool(s.delay_lags), "non_smooth": s.non_smooth,
-            "lyapunov_max": s.invariants.get("lyapunov_max", {}).get("value")}
+            "lyapunov_max": s.invariants.scalar("lyapunov_max")}
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -108,7 +108,7 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     s = get_system(args.name)
     info = {**s.spec.model_dump(exclude_none=True), "path": str(s.path), "dim": s.dim,
-            "non_smooth": s.non_smooth, "invariants": s.invariants}
+            "non_smooth": s.non_smooth, "invariants": s.invariants.to_dict()}
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
@@ -124,9 +124,8 @@ def _show(args: argparse.Namespace) -> int:
     print(f"dt: {s.dt:g}   period: {s.period if s.period is not None else '-'}")
     for ref in s.spec.references:
         print(f"reference: {ref.citation}" + (f"  doi:{ref.doi}" if ref.doi else ""))
-    for key, value in s.invariants.items():
-        if isinstance(value, dict) and "value" in value:
-            print(f"{key}: {_with_error(value['value'], value.get('stderr'))}")
+    for key, entry in s.invariants.quantities().items():
+        print(f"{key}: {_with_error(entry.value, entry.stderr)}")
     return 0
 
 

@@ -55,17 +55,12 @@ class SystemData:
     entry: dict[str, Any]
 
 
-def _invariant(system: System, key: str) -> float | None:
-    value = system.invariants.get(key, {})
-    value = value.get("value") if isinstance(value, dict) else None
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
-
-
 def timescale(system: System, sampling: Sampling) -> Timescale:
     """The period or Lyapunov time of a system; SystemSkipped if it is not known."""
-    lam = _invariant(system, "lyapunov_max")
-    tau = _invariant(system, "lyapunov_time") or (1.0 / lam if lam and lam > 0 else None)
-    period, source = _invariant(system, "period"), "invariants"
+    inv = system.invariants
+    lam = inv.scalar("lyapunov_max")
+    tau = inv.scalar("lyapunov_time") or (1.0 / lam if lam and lam > 0 else None)
+    period, source = inv.scalar("period"), "invariants"
     if system.period is not None and (period is None or sampling.period_source == "spec"):
         period, source = system.period, "spec"
     if sampling.unit == "period":
@@ -77,12 +72,11 @@ def timescale(system: System, sampling: Sampling) -> Timescale:
         raise SystemSkipped("missing_invariants", f"{system.name}: sampling per Lyapunov time needs "
                             f"lyapunov_max in {system.sidecar_path}, which is missing; run "
                             f"`dysts-bench invariants {system.name} --write`")
-    chaos = system.invariants.get("chaos")
-    if chaos == "marginal":
-        reason = system.invariants.get("lyapunov_max", {}).get("chaos_reason", "")
+    if inv.chaos == "marginal":
+        reason = (inv.lyapunov_max and inv.lyapunov_max.chaos_reason) or ""
         raise SystemSkipped("marginal_chaos", f"{system.name}: marginally chaotic per {system.sidecar_path} "
                             f"({reason}): its Lyapunov time is too uncertain to sample by")
-    if lam <= 0 or tau is None or system.invariants.get("chaotic") is False:
+    if lam <= 0 or tau is None or inv.chaotic is False:
         raise SystemSkipped("not_chaotic", f"{system.name}: not chaotic per {system.sidecar_path} "
                             f"(lyapunov_max = {lam:g}): no Lyapunov time to sample by")
     per_period = sampling.points_per_unit * period / tau if period else math.inf

@@ -36,13 +36,7 @@ def system_features(name: str) -> list[float] | None:
     from ..system import get_system
 
     system = get_system(name)
-    inv = system.invariants
-
-    def value(key: str) -> float | None:
-        entry = inv.get(key) or {}
-        v = entry.get("value") if isinstance(entry, dict) else None
-        return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-
+    value = system.invariants.scalar
     lam, ky = value("lyapunov_max"), value("kaplan_yorke_dimension")
     h, c = value("permutation_entropy"), value("statistical_complexity")
     if None in (lam, ky, h, c) or lam <= 0:

@@ -59,8 +59,8 @@ def parents() -> list[Parent]:
     for name in list_systems():
         system = get_system(name)
         spec = system.spec
-        period = (system.invariants.get("period") or {}).get("value") or spec.period
-        if spec.delay or spec.non_autonomous or not system.params or not system.invariants.get("chaotic"):
+        period = system.invariants.scalar("period") or spec.period
+        if spec.delay or spec.non_autonomous or not system.params or not system.invariants.chaotic:
             continue
         if period:
             out.append(Parent(system, float(period)))

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..specs.invariants import Invariants, Spectrum
 from ..system import get_system, list_systems
 from .ordinal import complexity_entropy_bounds
 
@@ -23,45 +24,38 @@ COLUMNS = [  # (sidecar key, column name)
 ]
 
 
-def load_sidecars(names: list[str] | None = None) -> dict[str, dict[str, Any]]:
-    """name -> sidecar dict for every system that has one."""
+def load_sidecars(names: list[str] | None = None) -> dict[str, Invariants]:
+    """name -> invariants for every system that has them."""
     out = {}
     for name in names or list_systems():
         inv = get_system(name).invariants
-        if inv:
+        if inv.computed:
             out[name] = inv
     return out
 
 
-def _value(inv: dict[str, Any], key: str) -> float | None:
-    entry = inv.get(key) or {}
-    return entry.get("value")
+def _stderr(inv: Invariants, key: str) -> float | None:
+    entry = getattr(inv, key)
+    return entry.stderr if entry is not None else None
 
 
-def _stderr(inv: dict[str, Any], key: str) -> float | None:
-    entry = inv.get(key) or {}
-    return entry.get("stderr")
-
-
-def table_rows(sidecars: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def table_rows(sidecars: dict[str, Invariants]) -> list[dict[str, Any]]:
     """One flat row per system: each invariant with its standard error, the method and any errors."""
     rows = []
     for name, inv in sorted(sidecars.items()):
-        row: dict[str, Any] = {"system": name, "version": inv.get("version"), "chaotic": inv.get("chaotic"),
-                               "chaos": inv.get("chaos")}
+        row: dict[str, Any] = {"system": name, "version": inv.version, "chaotic": inv.chaotic, "chaos": inv.chaos}
         for key, column in COLUMNS:
-            row[column] = _value(inv, key)
+            row[column] = inv.scalar(key)
             row[f"{column}_stderr"] = _stderr(inv, key)
-        spectrum = inv.get("lyapunov_spectrum") or {}
-        row["lyapunov_spectrum"] = " ".join(f"{v:.5g}" for v in spectrum.get("value") or [])
-        row["lyapunov_method"] = spectrum.get("method")
-        row["recommended_dt"] = _value(inv, "ideal_sampling")
-        ratios = (inv.get("ideal_sampling") or {}).get("pattern_time_ratio") or {}
+        spectrum = inv.lyapunov_spectrum
+        row["lyapunov_spectrum"] = " ".join(f"{v:.5g}" for v in (spectrum.value if spectrum else None) or [])
+        row["lyapunov_method"] = spectrum.method if spectrum else None
+        row["recommended_dt"] = inv.scalar("ideal_sampling")
+        ratios = (inv.ideal_sampling.pattern_time_ratio if inv.ideal_sampling else None) or {}
         row["dataset_pattern_ratio"] = ratios.get("dataset")
-        period = inv.get("period") or {}
-        row["spec_period"] = period.get("spec_period")
-        row["period_note"] = period.get("note", "")
-        row["errors"] = "; ".join(f"{k}: {v}" for k, v in (inv.get("errors") or {}).items())
+        row["spec_period"] = inv.period.spec_period if inv.period else None
+        row["period_note"] = (inv.period.note if inv.period else None) or ""
+        row["errors"] = "; ".join(f"{k}: {v}" for k, v in inv.errors.items())
         rows.append(row)
     return rows
 
@@ -76,7 +70,7 @@ def _cell(value: Any, stderr: Any = None) -> str:
     return str(value)
 
 
-def write_table(sidecars: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
+def write_table(sidecars: dict[str, Invariants], out_dir: Path) -> list[Path]:
     """reports/invariants.csv and reports/invariants.md."""
     rows = table_rows(sidecars)
     csv_path = out_dir / "invariants.csv"
@@ -105,21 +99,22 @@ def write_table(sidecars: dict[str, dict[str, Any]], out_dir: Path) -> list[Path
     return [csv_path, md_path]
 
 
-def diagnose(name: str, inv: dict[str, Any], dysts: dict[str, Any]) -> str:
+def diagnose(name: str, inv: Invariants, dysts: dict[str, Any]) -> str:
     """Why our largest exponent and dysts's differ, from what the two computations show."""
-    ours, se = _value(inv, "lyapunov_max"), _stderr(inv, "lyapunov_max") or 0.0
+    ours, se = inv.scalar("lyapunov_max"), _stderr(inv, "lyapunov_max") or 0.0
     stored = dysts.get("dysts_maximum_lyapunov_estimated")
     spectrum0 = (dysts.get("dysts_lyapunov_spectrum_estimated") or [None])[0]
     reasons = []
-    if inv.get("chaotic") is False:
-        tolerance = (inv.get("lyapunov_max") or {}).get("zero_tolerance") or 3 * se
+    if inv.chaotic is False:
+        tolerance = (inv.lyapunov_max and inv.lyapunov_max.zero_tolerance) or 3 * se
         kind = "a stable fixed point" if ours < -tolerance else "a limit cycle or torus (λ_max ≈ 0)"
         reasons.append(f"not chaotic at these parameters and initial condition: ours {ours:.3g} ± {se:.1g} "
                        f"means {kind}; dysts's positive value is an artefact of its short finite-time fit")
     if stored and spectrum0 and abs(stored - spectrum0) > 0.5 * max(abs(stored), abs(spectrum0)):
         reasons.append(f"dysts's own two estimates disagree ({stored:.3g} vs spectrum[0] {spectrum0:.3g})")
-    spectrum = inv.get("lyapunov_spectrum") or {}
-    method = spectrum.get("method")
+    spectrum = inv.lyapunov_spectrum or Spectrum()
+    settings = spectrum.settings
+    method = spectrum.method
     if method == "nearby":
         reasons.append("non-smooth (continuous, piecewise smooth) vector field: ours from nearby "
                        "trajectories renormalized every step")
@@ -129,28 +124,27 @@ def diagnose(name: str, inv: dict[str, Any], dysts: dict[str, Any]) -> str:
     if method == "delay":
         reasons.append("delay equation: ours from two trajectories in the discretized history space; "
                        "dysts's embedding-based estimate is not a property of the flow")
-    halves = spectrum.get("settings", {}).get("halves")
-    if spectrum.get("settings", {}).get("stationary") is False and halves:
+    halves = settings.get("halves")
+    if settings.get("stationary") is False and halves:
         reasons.append(f"our run is not stationary (first half {halves[0]:.3g}, second half {halves[1]:.3g}): "
                        "intermittency or a long chaotic transient, which short runs such as dysts's sample "
                        "differently")
-    if inv.get("lyapunov_spectrum", {}).get("settings", {}).get("stop") not in (None, "SUCCESS", "MAX_STEPS"):
+    if settings.get("stop") not in (None, "SUCCESS", "MAX_STEPS"):
         reasons.append("our integration stopped early: treat ours as provisional")
     if ours is not None and spectrum0 and abs(spectrum0 - ours) <= DISAGREEMENT * abs(ours):
         reasons.append(f"ours agrees with dysts's spectrum[0] ({spectrum0:.3g}); its maximum_lyapunov_estimated "
                        "is the outlier")
     if not reasons and ours is not None:
-        total = spectrum.get("sum")
-        trace = spectrum.get("jacobian_trace_mean")
+        total, trace = spectrum.sum, spectrum.jacobian_trace_mean
         check = (f"; our spectrum sums to the mean Jacobian trace within {abs(total - trace):.1e}"
                  if total is not None and trace is not None else "")
         reasons.append(f"ours is {abs(ours - (stored or 0)) / max(se, 1e-300):.0f} standard errors from dysts's "
-                       f"over {spectrum.get('settings', {}).get('averaging_time', float('nan')):.3g} time units"
+                       f"over {settings.get('averaging_time', float('nan')):.3g} time units"
                        f"{check}: dysts's estimator (a short finite-time fit) is biased")
     return "; ".join(reasons)
 
 
-def write_comparison(sidecars: dict[str, dict[str, Any]], out_dir: Path,
+def write_comparison(sidecars: dict[str, Invariants], out_dir: Path,
                      metadata: Path = DYSTS_METADATA) -> Path:
     """reports/dysts_comparison.md: every system whose largest exponent differs from dysts's by > 20%."""
     path = out_dir / "dysts_comparison.md"
@@ -166,7 +160,7 @@ def write_comparison(sidecars: dict[str, dict[str, Any]], out_dir: Path,
              "| --- | --- | --- | --- | --- | --- |"]
     listed = compared = 0
     for name, inv in sorted(sidecars.items()):
-        ours, dysts = _value(inv, "lyapunov_max"), meta.get(name)
+        ours, dysts = inv.scalar("lyapunov_max"), meta.get(name)
         stored = (dysts or {}).get("dysts_maximum_lyapunov_estimated")
         if ours is None or stored is None:
             continue
@@ -183,7 +177,7 @@ def write_comparison(sidecars: dict[str, dict[str, Any]], out_dir: Path,
     return path
 
 
-def plot_complexity_entropy(sidecars: dict[str, dict[str, Any]], path: Path) -> Path:
+def plot_complexity_entropy(sidecars: dict[str, Invariants], path: Path) -> Path:
     """All systems on the complexity-entropy plane, with its bounds for order 5."""
     import matplotlib
 
@@ -196,8 +190,8 @@ def plot_complexity_entropy(sidecars: dict[str, dict[str, Any]], path: Path) -> 
     ax.plot(*upper, color="0.6", lw=1)
     for chaotic, color, label in ((True, "tab:red", "chaotic"), (False, "tab:blue", "not chaotic"),
                                   (None, "0.4", "λ_max unavailable")):
-        pts = [(_value(inv, "permutation_entropy"), _value(inv, "statistical_complexity"), name)
-               for name, inv in sidecars.items() if inv.get("chaotic") is chaotic]
+        pts = [(inv.scalar("permutation_entropy"), inv.scalar("statistical_complexity"), name)
+               for name, inv in sidecars.items() if inv.chaotic is chaotic]
         pts = [p for p in pts if p[0] is not None and p[1] is not None]
         if not pts:
             continue

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DystsBenchError, IntegrationError
 from ..files import write_atomic
+from ..specs.invariants import Invariants
 from .dimensions import correlation_dimension, kaplan_yorke_estimate
 from .estimate import Estimate, batch_stderr, jsonable
 from .lyapunov import ENDPOINT_LOG, LyapunovResult, chaos_class, lyapunov_spectrum
@@ -296,10 +297,13 @@ def sidecar_path(system: System) -> Path:
 
 
 def write_sidecar(system: System, invariants: dict[str, Any]) -> Path:
-    """Write the invariants next to the system's spec; returns the path."""
-    return write_atomic(sidecar_path(system), json.dumps(jsonable(invariants), indent=1) + "\n")
+    """Write the invariants next to the system's spec (checked to be a valid record first); returns the path."""
+    path = sidecar_path(system)
+    data = jsonable(invariants)
+    Invariants.parse(data, str(path), f"dysts-bench invariants {system.name}@{system.version} --write")
+    return write_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
-def read_sidecar(system: System) -> dict[str, Any]:
-    """The stored invariants of a system ({} if none), checked against its spec hash, read afresh."""
+def read_sidecar(system: System) -> Invariants:
+    """The stored invariants of a system (none if not computed), checked against its spec hash, read afresh."""
     return system.read_invariants()

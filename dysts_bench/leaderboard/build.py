@@ -32,7 +32,6 @@ from .systems_info import (
     complexity_point,
     flags,
     invariant_rows,
-    invariant_value,
     invariants_about,
     ordinal_order,
     parameter_text,
@@ -116,7 +115,7 @@ class Site:
 
 def _attractor_key(system: System) -> str:
     # The picture depends on the spec and on the period it integrates over.
-    text = f"{system.spec_hash}:{system.invariants.get('period', {}).get('value')}"
+    text = f"{system.spec_hash}:{system.invariants.scalar('period')}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -224,7 +223,7 @@ def _recovery_view(it: Identified, system: System) -> dict[str, Any]:
 
 
 def _lyapunov_time(system: System) -> str:
-    lam = invariant_value(system.invariants, "lyapunov_max")
+    lam = system.invariants.scalar("lyapunov_max")
     return format_number(1.0 / lam, 3) if lam and lam > 0 else ""
 
 
@@ -302,7 +301,7 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
         return f"{folder}{name}.html" if name in pages else ""
 
     def registry_lyap(name: str) -> float | None:
-        return invariant_value(by_name[name].invariants, "lyapunov_max") if name in by_name else None
+        return by_name[name].invariants.scalar("lyapunov_max") if name in by_name else None
 
     points = {s.name: p for s in registry if (p := complexity_point(s.invariants)) is not None}
     order = ordinal_order(registry)
@@ -317,7 +316,7 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
             for name in pages]
     system_pages(site, by_name, jobs, points, order, workers=(os.cpu_count() or 1) if workers is None else workers,
                  progress=progress)
-    invariants = {s.name: {k: invariant_value(s.invariants, k) for k in analysis.INVARIANTS} for s in registry}
+    invariants = {s.name: {k: s.invariants.scalar(k) for k in analysis.INVARIANTS} for s in registry}
     site.page("analysis.html", "analysis.html.j2", page="analysis",
               analyses=[board_analysis(site, b, i, points, order, invariants) for i, b in enumerate(boards)])
     site.page("recovery.html", "recovery.html.j2", page="recovery",

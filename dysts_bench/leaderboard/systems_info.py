@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
 from sympy.printing.conventions import split_super_sub
 
+from ..specs.invariants import Invariants
 from ..system import System
 from .columns import format_significant, format_uncertain
 from .tables import LAMBDA_MAX, Header, Row, Table, number_cell, text_cell
@@ -38,18 +39,6 @@ class InvariantRow:
     note: str
 
 
-def _estimate(invariants: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
-    entry = invariants.get(key)
-    return entry if isinstance(entry, Mapping) and "value" in entry else None
-
-
-def invariant_value(invariants: Mapping[str, Any], key: str) -> float | None:
-    """A scalar invariant's value, or None if not computed."""
-    entry = _estimate(invariants, key)
-    value = entry["value"] if entry else None
-    return float(value) if isinstance(value, int | float) else None
-
-
 def _value_text(value: Any, stderr: Any) -> str:
     if isinstance(value, list):
         errors = stderr if isinstance(stderr, list) and len(stderr) == len(value) else [None] * len(value)
@@ -59,38 +48,39 @@ def _value_text(value: Any, stderr: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def invariant_rows(invariants: Mapping[str, Any]) -> list[InvariantRow]:
+def invariant_rows(invariants: Invariants) -> list[InvariantRow]:
     """The known invariants in order ("not computed" where missing), then any other estimates."""
-    keys = list(INVARIANTS) + sorted(k for k in invariants if k not in INVARIANTS and _estimate(invariants, k))
+    estimates = invariants.quantities()
+    keys = list(INVARIANTS) + sorted(k for k in estimates if k not in INVARIANTS)
     rows = []
     for key in keys:
         label, unit = INVARIANTS.get(key, (key.replace("_", " "), ""))
-        entry = _estimate(invariants, key)
+        entry = estimates.get(key)
         if entry is None:
             rows.append(InvariantRow(label, "not computed", "", "", ""))
             continue
-        rows.append(InvariantRow(label, _value_text(entry["value"], entry.get("stderr")), unit,
-                                 str(entry.get("method", "")), str(entry.get("note", ""))))
+        rows.append(InvariantRow(label, _value_text(entry.value, entry.stderr), unit, entry.method or "",
+                                 entry.note or ""))
     return rows
 
 
-def invariants_about(invariants: Mapping[str, Any]) -> dict[str, str]:
+def invariants_about(invariants: Invariants) -> dict[str, str]:
     """The sidecar's scalar facts that are not estimates (spec hash, package version, date ...)."""
-    return {k: str(v) for k, v in invariants.items() if isinstance(v, str | int | float) and not isinstance(v, bool)}
+    return {k: str(v) for k, v in invariants.to_dict().items()
+            if isinstance(v, str | int | float) and not isinstance(v, bool)}
 
 
-def complexity_point(invariants: Mapping[str, Any]) -> tuple[float, float] | None:
+def complexity_point(invariants: Invariants) -> tuple[float, float] | None:
     """(H, C) on the complexity-entropy plane, or None if either is missing."""
-    h = invariant_value(invariants, "permutation_entropy")
-    c = invariant_value(invariants, "statistical_complexity")
+    h, c = invariants.scalar("permutation_entropy"), invariants.scalar("statistical_complexity")
     return None if h is None or c is None else (h, c)
 
 
 def ordinal_order(systems: Sequence[System]) -> int:
     """The pattern order the registry's permutation entropies were computed with."""
     for s in systems:
-        entry = _estimate(s.invariants, "permutation_entropy")
-        order = (entry or {}).get("settings", {}).get("order") if entry else None
+        entry = s.invariants.permutation_entropy
+        order = entry.settings.get("order") if entry else None
         if isinstance(order, int):
             return order
     return DEFAULT_ORDER
@@ -110,15 +100,15 @@ def systems_index_table(systems: Sequence[System], href: Callable[[str], str]) -
                Header("H", "perm. entropy"), Header("C", "complexity"), Header("Kind", numeric=False)]
     table = Table("systems", headers, filter_label="Filter systems")
     for s in systems:
-        inv = s.invariants
+        inv = s.invariants.scalar
         kind = ", ".join(flags(s)) or "autonomous ODE"
         table.rows.append(Row(s.name, [
             text_cell(s.name, href(s.name), title=s.description),
             number_cell(s.dim, 0),
-            number_cell(invariant_value(inv, "lyapunov_max"), 3),
-            number_cell(invariant_value(inv, "kaplan_yorke_dimension"), 2),
-            number_cell(invariant_value(inv, "permutation_entropy"), 3),
-            number_cell(invariant_value(inv, "statistical_complexity"), 3),
+            number_cell(inv("lyapunov_max"), 3),
+            number_cell(inv("kaplan_yorke_dimension"), 2),
+            number_cell(inv("permutation_entropy"), 3),
+            number_cell(inv("statistical_complexity"), 3),
             text_cell(kind),
         ]))
     return table
