@@ -202,3 +202,23 @@ def test_importing_the_package_and_listing_systems_compile_no_kernel(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
+
+
+def test_a_tableau_derives_its_stages_and_checks_its_coefficients():
+    """Stages and first-same-as-last come from the table; a mistyped coefficient fails where it is made."""
+    import dataclasses
+
+    from dysts_bench.integrate.tableaus import Tableau
+
+    assert [(t.stages, t.fsal) for t in TABLEAUS.values()] == [(4, False), (6, True), (12, True)]
+    dop853 = TABLEAUS["dop853"]
+    a = dop853.a.copy()
+    a[5, 3] += 1e-6
+    with pytest.raises(ValueError, match="dop853: not a consistent method: each row of a sums to its node c"):
+        dataclasses.replace(dop853, a=a)
+    error = dop853.error.copy()
+    error[0] += 1e-6
+    with pytest.raises(ValueError, match="the error weights sum to 0"):
+        dataclasses.replace(dop853, error=error)
+    with pytest.raises(ValueError, match="one row per stage"):
+        Tableau("short", 1, np.zeros((2, 2)), np.ones(3), np.zeros(2), np.zeros((2, 1)))

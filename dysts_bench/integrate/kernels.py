@@ -18,6 +18,17 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
+from .blocks import (
+    EPS,
+    MAX_STEPS,
+    NONFINITE,
+    STEP_SIZE_UNDERFLOW,
+    SUCCESS,
+    all_finite,
+    combine,
+    error_norm,
+    step_factor,
+)
 
 # Right-hand sides as first-class functions are the design (one kernel for every system); numba warns at
 # each compilation that the feature is experimental.
@@ -26,13 +37,6 @@ warnings.filterwarnings("ignore", message="First-class function type feature is 
 # Every function is compiled with numba's "numpy" error model: a zero divisor gives inf or nan (IEEE), which
 # ends the run with status NONFINITE or STEP_SIZE_UNDERFLOW, where the default ("python") raises
 # ZeroDivisionError and aborts the whole call, batch and all.
-SUCCESS, MAX_STEPS, STEP_SIZE_UNDERFLOW, NONFINITE = 0, 1, 2, 3
-
-SAFETY = 0.9
-MIN_FACTOR = 0.2
-MAX_FACTOR = 10.0
-EPS = float(np.finfo(np.float64).eps)
-
 _f8, _i8, _b1 = types.float64, types.int64, types.boolean
 SOLVE_SIGNATURE = types.void(
     RHS_TYPE, _f8[::1], _f8[:, ::1], _f8, _f8[::1],  # rhs, params, y0 (batch, dim), t0, output times
@@ -42,26 +46,6 @@ SOLVE_SIGNATURE = types.void(
     _f8[::1], _f8[::1], _i8, _b1, _i8,               # error, error2 (empty if none), stages, fsal, error order
     _f8[:, :, ::1], _i8[::1], _i8[::1],              # out (batch, n, dim), status (batch), rhs evaluations (batch)
 )
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _all_finite(v):
-    for x in v:  # noqa: SIM110 (a generator is slower in numba)
-        if not math.isfinite(x):
-            return False
-    return True
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _combine(y, h, coeffs, row, K, upto, out):
-    """out = y + h * sum_{j < upto} coeffs[row, j] * K[j]."""
-    # One component at a time with scalar loops: a slice copy `out[:] = y` or a row view `a[i]` here cost
-    # as much as the rest of the step, and so did skipping zero coefficients (a branch per term).
-    for d in range(y.shape[0]):
-        acc = y[d]
-        for j in range(upto):
-            acc += h * coeffs[row, j] * K[j, d]
-        out[d] = acc
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
@@ -109,30 +93,6 @@ def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _error_norm(K, e, e2, h, y, ynew, rtol, atol):
-    dim = y.shape[0]
-    s5 = 0.0
-    s3 = 0.0
-    for d in range(dim):
-        scale = atol + rtol * max(abs(y[d]), abs(ynew[d]))
-        acc = 0.0
-        for k in range(e.shape[0]):
-            acc += e[k] * K[k, d]
-        s5 += (acc / scale) ** 2
-        if e2.shape[0] > 0:
-            acc = 0.0
-            for k in range(e2.shape[0]):
-                acc += e2[k] * K[k, d]
-            s3 += (acc / scale) ** 2
-    if e2.shape[0] == 0:
-        return abs(h) * math.sqrt(s5 / dim)
-    if s5 == 0.0 and s3 == 0.0:
-        return 0.0
-    # DOP853's combination of its fifth- and third-order estimates (Hairer et al.).
-    return abs(h) * s5 / math.sqrt((s5 + 0.01 * s3) * dim)
-
-
-@numba.njit(cache=True, error_model="numpy")
 def _initial_step(y, f0, f1, h0, rtol, atol, order, span):
     """Hairer's starting step from f at y (f0) and at y + h0 f0 (f1)."""
     dim = y.shape[0]
@@ -175,7 +135,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     # numba count references on every step and cost a third of it).
     n_lags = 0 if delays is None else delays.shape[0]
     K = np.zeros((n_all, dim))
-    b2 = b.reshape(1, -1)  # `_combine` takes a row of a matrix
+    b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
     y = y0.copy()
     ynew = np.empty(dim)
     tmp = np.empty(dim)
@@ -204,7 +164,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
         delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
         rhs(delayed, t, pp, address(K, 0))
     nfev += 1
-    if not (_all_finite(y) and _all_finite(K[0])):
+    if not (all_finite(y) and all_finite(K[0])):
         out[k_out:, :] = np.nan
         return NONFINITE, nfev
     adaptive = e.shape[0] > 0 and not fixed
@@ -212,7 +172,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
         h = h_first
     else:
         h0 = min(_probe_step(y, K[0], rtol, atol, t_end - t), max_h)
-        _combine(y, h0, np.ones((1, 1)), 0, K, 1, tmp)
+        combine(y, h0, np.ones((1, 1)), 0, K, 1, tmp)
         if delays is None:
             rhs(address(tmp, 0), t + h0, pp, address(K, dim))
         else:
@@ -237,7 +197,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             status = STEP_SIZE_UNDERFLOW
             break
         for i in range(1, stages):
-            _combine(y, h, a, i, K, i, tmp)
+            combine(y, h, a, i, K, i, tmp)
             ts = t + c[i] * h
             # Each evaluation spells out both cases: a helper taking the history's arrays, even inlined,
             # costs 12% of an RK4 step on Lorenz in reference counting.
@@ -246,7 +206,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             else:
                 delayed = _with_history(tmp, ts, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
                 rhs(delayed, ts, pp, address(K, i * dim))
-        _combine(y, h, b2, 0, K, stages, ynew)
+        combine(y, h, b2, 0, K, stages, ynew)
         nfev += stages - 1
         if fsal:
             if delays is None:
@@ -257,18 +217,14 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             nfev += 1
         factor = 1.0
         if adaptive:
-            err = _error_norm(K, e, e2, h, y, ynew, rtol, atol)
-            if not (err <= 1.0):  # also rejects a NaN error
-                factor = MIN_FACTOR if not math.isfinite(err) else max(MIN_FACTOR, SAFETY * err**exponent)
+            err = error_norm(K, e, e2, h, y, ynew, rtol, atol)
+            factor = step_factor(err, exponent, rejected)
+            rejected = not (err <= 1.0)
+            if rejected:
                 h *= factor
-                rejected = True
                 continue
-            factor = MAX_FACTOR if err == 0.0 else min(MAX_FACTOR, SAFETY * err**exponent)
-            if rejected:  # no growth right after a rejection
-                factor = min(1.0, factor)
-                rejected = False
         steps += 1
-        if not _all_finite(ynew):
+        if not all_finite(ynew):
             status = NONFINITE
             break
         t_new = t_end if last else t + h
@@ -276,7 +232,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
         if delays is not None or (k_out < n_out and t_out[k_out] < t_new):
             # Dense output is needed: for an output point inside this step, or for the delay history.
             for i in range(first_extra, n_all):
-                _combine(y, h, a, i, K, i, tmp)
+                combine(y, h, a, i, K, i, tmp)
                 ts = t + c[i] * h
                 if delays is None:
                     rhs(address(tmp, 0), ts, pp, address(K, i * dim))

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import IntegrationError
-from . import kernels
+from . import blocks, kernels
 from .tableaus import TABLEAUS
 
 _EMPTY = np.zeros(0)
@@ -30,10 +30,10 @@ class VectorField(Protocol):
 class Status(enum.IntEnum):
     """How an integration ended."""
 
-    SUCCESS = kernels.SUCCESS
-    MAX_STEPS = kernels.MAX_STEPS
-    STEP_SIZE_UNDERFLOW = kernels.STEP_SIZE_UNDERFLOW
-    NONFINITE = kernels.NONFINITE
+    SUCCESS = blocks.SUCCESS
+    MAX_STEPS = blocks.MAX_STEPS
+    STEP_SIZE_UNDERFLOW = blocks.STEP_SIZE_UNDERFLOW
+    NONFINITE = blocks.NONFINITE
 
 
 @dataclass(frozen=True)

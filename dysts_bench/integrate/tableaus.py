@@ -21,19 +21,49 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Tableau:
-    """An explicit Runge-Kutta method with optional embedded error estimate and dense output."""
+    """An explicit Runge-Kutta method with optional embedded error estimate and dense output.
+
+    The stages of one step and whether the first is the same as the last are read from the table; it is
+    checked where it is made (each row of `a` sums to its node, the weights to 1, the error weights to 0,
+    the dense output reaches the new point at θ = 1), so a mistyped coefficient fails at import.
+    """
 
     name: str
     order: int
-    stages: int          # stages of one step; K_0 .. K_{stages-1} give the new point
-    fsal: bool           # whether stage `stages` is f(t + h, y_new), reused as the next step's K_0
     a: np.ndarray        # (S, S): all stages (step, FSAL, dense-output extras)
-    b: np.ndarray        # (S,): weights of the new point (zero past `stages`)
+    b: np.ndarray        # (S,): weights of the new point (zero past the step's stages)
     c: np.ndarray        # (S,)
     dense: np.ndarray    # (S, degree): dense-output polynomial coefficients
     error: np.ndarray | None = None    # (S,): weights of the local error estimate
     error2: np.ndarray | None = None   # (S,): second estimate (DOP853's 3rd-order one), combined with `error`
     error_order: int = 0               # the order that sets the step-size exponent 1 / (error_order + 1)
+
+    def __post_init__(self) -> None:
+        n = self.a.shape[0]
+        if self.a.shape != (n, n) or self.b.shape != (n,) or self.c.shape != (n,) or self.dense.shape[0] != n:
+            raise ValueError(f"tableau {self.name}: a {self.a.shape}, b {self.b.shape}, c {self.c.shape} and "
+                             f"dense {self.dense.shape} must all have one row per stage")
+        checks = {"each row of a sums to its node c": (self.a.sum(axis=1) - self.c, self.a),
+                  "the weights b sum to 1": (self.b.sum() - 1.0, self.b),
+                  "the dense output at θ = 1 is the new point": (self.dense.sum(axis=1) - self.b, self.dense)}
+        for label, weights in (("error", self.error), ("error2", self.error2)):
+            if weights is not None:
+                checks[f"the {label} weights sum to 0"] = (weights.sum(), weights)
+        for what, (residual, coefficients) in checks.items():
+            # Rounding of 16-digit coefficients: relative to the size of the terms summed.
+            if np.any(np.abs(residual) > 1e-13 * (1.0 + np.abs(coefficients).sum(axis=-1))):
+                raise ValueError(f"tableau {self.name}: not a consistent method: {what} fails")
+
+    @property
+    def stages(self) -> int:
+        """The stages of one step: K_0 .. K_{stages-1} give the new point (the last with a weight)."""
+        return int(np.flatnonzero(self.b).max()) + 1
+
+    @property
+    def fsal(self) -> bool:
+        """Whether stage `stages` is f(t + h, y_new), reused as the next step's K_0 (first same as last)."""
+        s = self.stages
+        return bool(s < self.a.shape[0] and self.c[s] == 1.0 and np.array_equal(self.a[s], self.b))
 
     @property
     def adaptive(self) -> bool:
@@ -110,8 +140,6 @@ _RK45_P = [
 RK4 = Tableau(
     name="rk4",
     order=4,
-    stages=4,
-    fsal=False,
     a=np.array([[0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0.5, 0, 0], [0, 0, 1, 0]], dtype=float),
     b=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]),
     c=np.array([0, 0.5, 0.5, 1.0]),
@@ -124,8 +152,6 @@ _RK45_FULL_A[6, :6] = _RK45_B
 DOPRI5 = Tableau(
     name="dopri5",
     order=5,
-    stages=6,
-    fsal=True,
     a=_RK45_FULL_A,
     b=_pad(_RK45_B, 7),
     c=_pad(_RK45_C, 7) + np.eye(7)[6],
@@ -137,8 +163,6 @@ DOPRI5 = Tableau(
 DOP853 = Tableau(
     name="dop853",
     order=8,
-    stages=12,
-    fsal=True,
     a=np.array(_DOP853_A),
     b=np.array(_DOP853_A)[12],
     c=np.array(_DOP853_C),

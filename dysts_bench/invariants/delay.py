@@ -21,7 +21,7 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
-from ..integrate.kernels import MAX_STEPS, NONFINITE, SUCCESS, _all_finite
+from ..integrate.blocks import MAX_STEPS, NONFINITE, SUCCESS, all_finite, combine
 from ..integrate.solve import Status
 from ..integrate.tableaus import RK4
 from .lyapunov import LyapunovResult, converge
@@ -89,6 +89,7 @@ def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renor
     dim = states.shape[2]
     n_lags = lag_steps.shape[0]
     K = np.zeros((stages, dim))
+    b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
     y = np.empty(dim)
     tmp = np.empty(dim)
     xin = np.empty(dim * (1 + n_lags))
@@ -109,18 +110,11 @@ def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renor
                     y[d] = states[q, head, d]
                     K[0, d] = derivs[q, head, d]
                 for i in range(1, stages):
-                    for d in range(dim):
-                        acc = y[d]
-                        for j in range(i):
-                            acc += h * a[i, j] * K[j, d]
-                        tmp[d] = acc
+                    combine(y, h, a, i, K, i, tmp)
                     _field(rhs, p, lag_steps, h, states, derivs, q, head, ring, tmp, c[i], t + c[i] * h, xin, K[i])
+                combine(y, h, b2, 0, K, stages, tmp)
                 for d in range(dim):
-                    acc = y[d]
-                    for j in range(stages):
-                        acc += h * b[j] * K[j, d]
-                    states[q, new, d] = acc
-                    tmp[d] = acc
+                    states[q, new, d] = tmp[d]
                 # The derivative at the new point, for later interpolation; computed before `head` moves
                 # so that a lag of exactly one step still reads the stored point.
                 _field(rhs, p, lag_steps, h, states, derivs, q, head, ring, tmp, 1.0, t + h, xin, K[0])
@@ -129,7 +123,7 @@ def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renor
             head = new
             t += h
             steps += 1
-            if not (_all_finite(states[0, head]) and _all_finite(states[1, head])):
+            if not (all_finite(states[0, head]) and all_finite(states[1, head])):
                 status = NONFINITE
                 break
             if (step + 1) % renormalize == 0 or step + 1 == block_steps:

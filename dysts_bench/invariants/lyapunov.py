@@ -25,6 +25,7 @@ _EMPTY = np.zeros(0)
 _WORK_BUDGET = 6e6  # state components times steps: a few seconds on one core
 ENDPOINT_LOG = 5.0  # bound on the bounded end term of a log-growth average (see zero_tolerance)
 SEPARATE_D0, SEPARATE_TOL = 1e-6, 1e-10   # separate trajectories: relative distance, integration tolerance
+SEPARATE_METHOD = "dop853"                 # and their integrator
 # Chaos must be more than a positive number: λ1 above max(3 standard errors, CHAOS_PER_PERIOD / period),
 # i.e. an e-folding within 20 periods. Slower growth is "marginal": it cannot be told from a long
 # quasi-periodic or transient drift within any run we can afford, and a forecast horizon in Lyapunov
@@ -332,10 +333,10 @@ class _SeparateRun:
                     return np.array(logs).reshape(-1, block.size), np.full(len(logs), np.nan)
                 starts = np.vstack([self.x, self.x + self.d0 * self.basis.T])
                 sol = integrate(self.system, starts, t_end=block_time / per_block, dt_out=block_time / per_block,
-                                t0=self.clock, rtol=SEPARATE_TOL, atol=SEPARATE_TOL,
+                                t0=self.clock, method=SEPARATE_METHOD, rtol=SEPARATE_TOL, atol=SEPARATE_TOL,
                                 max_steps=max(1, max_steps - self.steps))
-                # The RHS evaluations of an accepted DOP853 step, shared by the trajectories: a step count.
-                self.steps += sol.n_rhs_evals // (12 * starts.shape[0])
+                # The RHS evaluations of an accepted step, shared by the trajectories: a step count.
+                self.steps += sol.n_rhs_evals // (TABLEAUS[SEPARATE_METHOD].stages * starts.shape[0])
                 if not sol.ok:
                     self.status = sol.status
                     return np.array(logs).reshape(-1, block.size), np.full(len(logs), np.nan)

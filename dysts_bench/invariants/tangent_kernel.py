@@ -22,21 +22,19 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import JAC_TYPE, RHS_TYPE
 from ..compile.runtime import address
-from ..integrate.kernels import (
+from ..integrate.blocks import (
+    EPS,
     MAX_STEPS,
     NONFINITE,
     STEP_SIZE_UNDERFLOW,
     SUCCESS,
-    _all_finite,
-    _combine,
-    _error_norm,
+    all_finite,
+    combine,
+    error_norm,
+    step_factor,
 )
 
 VARIATIONAL, NEARBY_TRAJECTORIES = 0, 1
-
-SAFETY = 0.9
-MIN_FACTOR = 0.2
-MAX_FACTOR = 10.0
 
 _f8, _i8 = types.float64, types.int64
 TANGENT_SIGNATURE = types.void(
@@ -121,7 +119,7 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
     m = y.shape[0]
     n = (m - 1) // (1 + k)
     K = np.zeros((a.shape[0], m))  # error weights may list more stages than a step uses
-    b2 = b.reshape(1, -1)  # `_combine` takes a row of a matrix
+    b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
     ynew = np.empty(m)
     tmp = np.empty(m)
     x = np.empty(n)
@@ -143,7 +141,7 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
     y[m - 1] = 0.0
     _derivative(rhs, jac, p, y, t, K[0], n, k, mode, d0, x, f, xc, fc, J)
     nfev += evals
-    if not _all_finite(K[0]):
+    if not all_finite(K[0]):
         status = NONFINITE
     elif h_fixed > 0.0:
         h = h_fixed
@@ -153,7 +151,7 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
             status = MAX_STEPS
             break
         t_end = block_ends[block]
-        tiny = 10.0 * np.finfo(np.float64).eps * max(abs(t), 1.0)
+        tiny = 10.0 * EPS * max(abs(t), 1.0)
         if t_end - t <= tiny:  # a block end within rounding of the last step: it is reached
             t = t_end
             _close_block(block_logs, block_trace, logs, y, block)
@@ -166,26 +164,22 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
             status = STEP_SIZE_UNDERFLOW
             break
         for i in range(1, stages):
-            _combine(y, h_step, a, i, K, i, tmp)
+            combine(y, h_step, a, i, K, i, tmp)
             _derivative(rhs, jac, p, tmp, t + c[i] * h_step, K[i], n, k, mode, d0, x, f, xc, fc, J)
         nfev += (stages - 1) * evals
-        _combine(y, h_step, b2, 0, K, stages, ynew)
+        combine(y, h_step, b2, 0, K, stages, ynew)
         factor = 1.0
         if adaptive:
-            err = _error_norm(K, e, e2, h_step, y[:n_control], ynew[:n_control], rtol, atol)
-            if not (err <= 1.0):  # also rejects a NaN error
-                factor = MIN_FACTOR if not math.isfinite(err) else max(MIN_FACTOR, SAFETY * err**exponent)
+            err = error_norm(K, e, e2, h_step, y[:n_control], ynew[:n_control], rtol, atol)
+            factor = step_factor(err, exponent, rejected)
+            rejected = not (err <= 1.0)
+            if rejected:
                 h = h_step * factor
-                rejected = True
                 continue
-            factor = MAX_FACTOR if err == 0.0 else min(MAX_FACTOR, SAFETY * err**exponent)
-            if rejected:  # no growth right after a rejection
-                factor = min(1.0, factor)
-                rejected = False
             if h_step == h:  # a step cut short by a block end leaves the untested proposal as it was
                 h = h_step * factor
         steps += 1
-        if not _all_finite(ynew) or not _orthonormalize(ynew, n, k, logs):
+        if not all_finite(ynew) or not _orthonormalize(ynew, n, k, logs):
             status = NONFINITE
             break
         t = t_end if h_step == t_end - t else t + h_step
