@@ -18,8 +18,7 @@ from .errors import (
 )
 from .integrate.solve import Solution, Status, integrate
 from .system import System, get_system, list_systems
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "DystsBenchError",

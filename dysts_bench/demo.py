@@ -7,6 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .data.generate import generate
+from .evaluate.harness import evaluate
+from .forecast.registry import load_forecaster, load_forecaster_class
+from .leaderboard import build_site
+from .plots import plot_attractors
+from .system import get_system
+
 log = logging.getLogger(__name__)
 
 ATTRACTOR_SYSTEMS = ["Lorenz", "Rossler", "Thomas", "Aizawa", "Halvorsen", "Duffing", "HenonHeiles", "MackeyGlass"]
@@ -14,8 +21,6 @@ ATTRACTOR_SYSTEMS = ["Lorenz", "Rossler", "Thomas", "Aizawa", "Halvorsen", "Duff
 
 def _registered(name: str, **params: Any) -> Callable[[], Any]:
     def make() -> Any:
-        from .forecast.registry import load_forecaster
-
         return load_forecaster(name, **params)
 
     return make
@@ -23,8 +28,6 @@ def _registered(name: str, **params: Any) -> Callable[[], Any]:
 
 def _quick(name: str) -> Callable[[], Any]:
     def make() -> Any:
-        from .forecast.registry import load_forecaster_class
-
         return load_forecaster_class(name).quick()
 
     return make
@@ -46,12 +49,6 @@ DEMO_FORECASTERS: dict[str, Callable[[], Any]] = {
 
 def run_demo(out: str | Path = "out/demo", *, progress: bool = True) -> Path:
     """Generate the demo dataset, score the demo forecasters, build the site; returns its index page."""
-    from .data.generate import generate
-    from .evaluate.harness import evaluate
-    from .leaderboard import build_site
-    from .plots import plot_attractors
-    from .system import get_system
-
     out = Path(out)
     plot_attractors([get_system(n) for n in ATTRACTOR_SYSTEMS], out / "attractors.png")
     archive = out / "demo.zarr"

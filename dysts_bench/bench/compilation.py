@@ -13,6 +13,9 @@ from .record import CPU_NOTE, Figure, Record
 if TYPE_CHECKING:
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 
 def registry(ctx: Context) -> Record:
     """Seconds to import and compile (cold) or load (warm) every system's RHS, each in a new process."""

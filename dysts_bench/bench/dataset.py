@@ -10,6 +10,9 @@ from .record import CPU_NOTE, Figure, Record, timed
 if TYPE_CHECKING:
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 GOAL_S = 20.0
 # dysts's own integration of the same 1000 points per system (Radau at 1e-12), measured in this project.
 DYSTS_MINUTES = 15

@@ -17,6 +17,9 @@ from .record import CPU_NOTE, Figure, NotAvailable, Record, timed
 if TYPE_CHECKING:
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 LORENZ_LAMBDA = 0.9056  # the literature value; the sampling only needs to match the config's
 N_SERIES, TRAIN_POINTS, CONTEXT, HORIZON = 20, 2048, 512, 300
 TOLERANCE = 1e-10  # the `lyapunov` config's integrator tolerance

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from ..system import System
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 log = logging.getLogger(__name__)
 
 OUR_TOL = 1e-10          # rtol = atol of the released dataset configs

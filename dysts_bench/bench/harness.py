@@ -18,6 +18,9 @@ from .workload import generation_workload, serial_archive
 if TYPE_CHECKING:
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 QUICK_ICS = 5  # test initial conditions scored per system with --quick
 
 

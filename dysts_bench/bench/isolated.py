@@ -26,6 +26,9 @@ _start = time.process_time()
 solve.dispatcher()
 _kernel = time.process_time() - _start
 from dysts_bench.bench.isolated import compile_and_integrate, emit
+
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
 emit({{"import": _imported, "kernel": _kernel,
        "systems": compile_and_integrate({names!r}, {points}, {per_period})}})
 """

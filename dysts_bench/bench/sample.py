@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..system import System
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 # Eight common flows: seven autonomous three-dimensional attractors and one forced oscillator (Duffing).
 SAMPLE = ["Lorenz", "Rossler", "Thomas", "Aizawa", "Halvorsen", "Chen", "SprottB", "Duffing"]
 # Radau takes 10-40 s a system here; --quick times it only on the one that is cheapest for it.

@@ -13,6 +13,9 @@ from .workload import generation_workload, serial_archive
 if TYPE_CHECKING:
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 WORKERS = 2
 WHOLE_CONFIG_LIMIT = 120.0   # seconds: protocol 2's budget for the largest config, long free-run truths included
 

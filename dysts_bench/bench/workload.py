@@ -13,6 +13,9 @@ from .sample import SAMPLE
 if TYPE_CHECKING:
     from .suite import Context
 
+# Each benchmark imports the part it measures when it runs: a part that is missing or broken makes that
+# benchmark "not available" instead of stopping the suite, and no benchmark pays for another's imports.
+
 QUICK_SYSTEMS = 2
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# Each command imports what it runs, when it runs: a command loads no other command's code (a cold
+# `dysts-bench systems list` imports no dataset, forecasting or site module).
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `bench`."""

@@ -12,6 +12,9 @@ from ..errors import DystsBenchError
 from ..parallel import add_parallel_options
 from ..system import get_system, list_systems
 
+# Each command imports what it runs, when it runs: a command loads no other command's code (a cold
+# `dysts-bench systems list` imports no dataset, forecasting or site module).
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `invariants` verb."""

@@ -9,6 +9,9 @@ from pathlib import Path
 from ..data.manifest import MANIFEST_DIR
 from ..evaluate.results import ResultsError
 
+# Each command imports what it runs, when it runs: a command loads no other command's code (a cold
+# `dysts-bench systems list` imports no dataset, forecasting or site module).
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `leaderboard` and its sub-commands."""

@@ -9,13 +9,16 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..errors import DystsBenchError, SpecError
-from ..specs.schema import SystemSpec
 from . import codegen
 from .expr import CONSTANTS, NONSMOOTH_FUNCTIONS, TIME, Expression, Scope, parse_expression
 from .modules import ARRAY_RHS_SIGNATURE_TEXT, JAC_SIGNATURE_TEXT, RHS_SIGNATURE_TEXT, function_source, load_module
 
 if TYPE_CHECKING:
     import sympy as sp
+
+    # A spec is only read here: the schema (specs) validates against the expression language (compile.expr),
+    # so a run-time import back would make the two packages import each other.
+    from ..specs.schema import SystemSpec
 
 RHS_ARGS = "x, t, p, out"
 
@@ -79,7 +82,7 @@ class Program:
             )
         import sympy as sp  # a heavy import, needed only for Jacobians
 
-        from . import symbolic
+        from . import symbolic  # imports sympy
 
         symbols: dict[str, sp.Expr] = {n: sp.Symbol(n, real=True) for n in (*self.states, *self.params, TIME)}
         for name, e in self.auxiliary:
@@ -100,7 +103,7 @@ class Program:
 
     @staticmethod
     def _emit_derived(value: sp.Expr, names: set[str], where: str) -> str:
-        from . import symbolic
+        from . import symbolic  # imports sympy, a heavy import needed only for Jacobians
 
         try:
             text = symbolic.to_text(value)

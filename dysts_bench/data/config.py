@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import UnknownSystemError
 from ..integrate.tableaus import TABLEAUS
 from ..specs.registry import spec_path
+from ..system import list_systems
 from .errors import DatasetConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "_data" / "configs"
@@ -176,8 +177,6 @@ class DatasetConfig(BaseModel):
 
     def system_names(self) -> list[str]:
         """The systems to generate, in order (the whole registry for `all`)."""
-        from ..system import list_systems
-
         return list_systems() if self.systems == "all" else list(self.systems)
 
     def subset(self, systems: list[str] | None = None, splits: list[str] | None = None) -> DatasetConfig:

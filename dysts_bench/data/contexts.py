@@ -20,19 +20,19 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .load import open_archive
 from .manifest import dataset_hash
 
 HOW = ("Add to each system's group an array `forecast` of shape (ic, horizon, dim) (the forecast of each context, "
        "in order) and, for D_stsp and D_H, `long_forecast` of shape (n_long, long_length, dim) from the first "
-       "n_long contexts; then run `dysts-bench evaluate --predictions THIS.zarr --data ARCHIVE --name NAME --out R.json`.")
+       "n_long contexts; then run "
+       "`dysts-bench evaluate --predictions THIS.zarr --data ARCHIVE --name NAME --out R.json`.")
 
 
 def write_contexts(data: str | Path, out: str | Path, *, systems: Sequence[str] | None = None,
                    split: str = "test", overwrite: bool = False) -> Path:
     """Write the `split` contexts of every system (or of `systems`) of the archive `data` to the zarr store `out`."""
     import zarr
-
-    from .load import open_archive
 
     archive = open_archive(data)
     attrs = archive.config["splits"].get(split) or {}

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DystsBenchError
+from ..integrate.solve import integrate
+from ..parallel import map_unordered
 from ..system import System, get_system
 from . import store
 from .config import DatasetConfig, load_config
@@ -131,8 +133,6 @@ def _progress(config: DatasetConfig, results: Iterator[tuple[str, dict]], total:
 
 def _warm(systems: Iterable[System]) -> None:
     """Compile each right-hand side and the solver in this process, so workers load them from disk."""
-    from ..integrate.solve import integrate
-
     for s in systems:
         integrate(s, t_end=s.dt, dt_out=s.dt)
 
@@ -140,8 +140,6 @@ def _warm(systems: Iterable[System]) -> None:
 def _run_dask(config: DatasetConfig, tasks: list[tuple[str, str]], out: Path, *, workers: int | None,
               scheduler: str | None, progress: bool) -> Iterator[tuple[str, dict]]:
     """Run the tasks on Dask, yielding (name, entry) as they finish."""
-    from ..parallel import map_unordered
-
     run = functools.partial(_task, config.model_dump(), str(out))
     results = map_unordered(run, tasks, workers=workers, scheduler=scheduler,
                             key=lambda task: f"dysts-bench-{config.hash[:12]}-{task[0]}")

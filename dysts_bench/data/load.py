@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import store
 from .config import released_configs
-from .errors import ChecksumError, DataError
+from .errors import DataError
 from .manifest import ok_systems
+from .release import fetch_release
+from .verify import open_system_group
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -71,24 +72,6 @@ class Archive(Mapping):
         return ds if split is None else select_split(ds, split)
 
 
-def open_system_group(location: str, name: str, *, manifest: dict | None) -> xr.Dataset:
-    """A system's lazy Dataset; with `manifest`, its attributes are checked against it (ChecksumError)."""
-    import xarray as xr
-
-    from .verify import attributes_of, metadata_problems
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the consolidated-metadata notice of zarr v3
-        ds = xr.open_zarr(location, group=name, consolidated=True, zarr_format=3)
-    if manifest is not None:
-        problems = metadata_problems(*attributes_of(ds), name, manifest)
-        if problems:
-            listed = "; ".join(str(p) for p in problems[:5])
-            raise ChecksumError(f"{location}: {listed}: the archive's metadata was changed after it was made; "
-                                f"download or generate it again (`dysts-bench data verify {location}` lists all)")
-    return ds.assign_coords(dim=list(ds.attrs["state_names"]))
-
-
 def select_split(ds: xr.Dataset, split: str) -> xr.Dataset:
     """One split of a system's Dataset, its dims renamed to (ic, time, dim) and coordinates to time, t0."""
     if split not in ds.data_vars:
@@ -106,8 +89,6 @@ def open_archive(source: str | Path) -> Archive:
         return Archive(str(source).rstrip("/"), _remote_manifest(str(source).rstrip("/")))
     path = Path(source)
     if not path.exists() and str(source) in released_configs():
-        from .release import fetch_release
-
         path = fetch_release(str(source))
     if not (path / store.ROOT_META).is_file():
         raise DataError(f"{source}: not an archive path, URL or released config ({', '.join(released_configs())})")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..files import write_atomic
+from ..version import __version__
 from .config import DatasetConfig
 from .errors import DataError
 
@@ -70,8 +69,6 @@ def identity_hash(manifest: dict) -> str:
 
 def build_manifest(config: DatasetConfig, systems: dict[str, dict], files: dict[str, str]) -> dict[str, Any]:
     """The manifest of an archive of `config` with these system entries and files."""
-    from .. import __version__
-
     systems = dict(sorted(systems.items()))
     return {
         "format": FORMAT,

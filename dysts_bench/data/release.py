@@ -17,7 +17,9 @@ from pathlib import Path
 
 from . import store
 from .config import load_config
+from .download import download
 from .errors import ChecksumError, DataError
+from .generate import generate
 from .manifest import MEAN_TOL, STD_TOL, committed_manifest, differing_arrays, statistics_agree
 from .verify import verify
 
@@ -58,8 +60,6 @@ def fetch_release(name: str, *, home: str | Path | None = None, progress: bool =
     local.parent.mkdir(parents=True, exist_ok=True)
     mirror = mirror_url(name)
     if mirror:
-        from .download import download
-
         return download(f"{mirror.rstrip('/')}/{name}.zarr", local, expected=reference, progress=progress)
     return regenerate(name, local, reference, progress=progress)
 
@@ -80,8 +80,6 @@ def regenerate(name: str, target: Path, reference: dict, *, progress: bool = Tru
     """Generate a released config into `target` and check it against its committed manifest."""
     log.info("generating %s locally into %s (no verified copy and no mirror)", name, target)
     partial = target.parent / f".{target.name}.regenerate-{uuid.uuid4().hex[:8]}"
-    from .generate import generate
-
     try:
         manifest = generate(name, partial, progress=progress)
         manifest["reference_check"] = reference_check(manifest, reference)

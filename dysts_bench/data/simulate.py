@@ -19,6 +19,7 @@ import numpy as np
 
 from ..integrate.solve import Solution, Status, integrate
 from ..system import System
+from ..version import __version__
 from .config import DatasetConfig, Sampling
 from .manifest import array_record
 
@@ -169,8 +170,6 @@ def _dataset(config: DatasetConfig, system: System, scale: Timescale, arrays: di
              entry: dict[str, Any]) -> xr.Dataset:
     """The arrays as an xarray Dataset with its attributes (see `store.py` for the layout)."""
     import xarray as xr
-
-    from .. import __version__
 
     data_vars, coords = {}, {}
 

@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from ..files import write_atomic
+from ..system import get_system
 from .errors import DataError
 from .manifest import MANIFEST_DIR, ok_systems, read_json
 
@@ -33,8 +34,6 @@ CORE_START = "Lorenz"
 
 def system_features(name: str) -> list[float] | None:
     """The five invariants of the core rule for one registry system (None if any is missing)."""
-    from ..system import get_system
-
     system = get_system(name)
     value = system.invariants.scalar
     lam, ky = value("lyapunov_max"), value("kaplan_yorke_dimension")

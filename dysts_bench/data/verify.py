@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import DystsBenchError
+from ..system import get_system
 from . import store
 from .errors import ChecksumError
 from .manifest import array_sha256, ok_systems
@@ -46,8 +48,6 @@ def verify(path: str | Path, manifest: dict | None = None, *, progress: bool = F
         if manifest is None:
             return [Problem("", None, "incomplete", f"{path} has no manifest: its generation did not finish; "
                             "run the same `dysts-bench data generate` command again to complete it")]
-    from .load import open_system_group
-
     full = "config" in manifest  # a partial manifest (one system's entry) checks that system's arrays only
     problems = [Problem(p.name, None, "unexpected", "a group the manifest does not list (status ok)")
                 for p in sorted(path.iterdir()) if full and (p / store.ROOT_META).is_file()
@@ -68,7 +68,8 @@ def verify(path: str | Path, manifest: dict | None = None, *, progress: bool = F
         problems += metadata_problems(dict(group.attrs), {a: dict(group[a].attrs) for a in group.array_keys()},
                                       name, manifest)
         try:  # the consolidated copy, which xarray reads
-            problems += metadata_problems(*attributes_of(open_system_group(str(path), name, manifest=None)), name, manifest)
+            group = open_system_group(str(path), name, manifest=None)
+            problems += metadata_problems(*attributes_of(group), name, manifest)
         except (KeyError, ValueError, OSError) as exc:
             problems.append(Problem(name, None, "corrupted", f"unreadable metadata ({type(exc).__name__}: {exc})"))
     return problems
@@ -117,11 +118,24 @@ def metadata_problems(group_attrs: dict[str, Any], array_attrs: dict[str, dict[s
     return problems
 
 
+def open_system_group(location: str, name: str, *, manifest: dict | None) -> xr.Dataset:
+    """A system's lazy Dataset; with `manifest`, its attributes are checked against it (ChecksumError)."""
+    import xarray as xr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the consolidated-metadata notice of zarr v3
+        ds = xr.open_zarr(location, group=name, consolidated=True, zarr_format=3)
+    if manifest is not None:
+        problems = metadata_problems(*attributes_of(ds), name, manifest)
+        if problems:
+            listed = "; ".join(str(p) for p in problems[:5])
+            raise ChecksumError(f"{location}: {listed}: the archive's metadata was changed after it was made; "
+                                f"download or generate it again (`dysts-bench data verify {location}` lists all)")
+    return ds.assign_coords(dim=list(ds.attrs["state_names"]))
+
+
 def _state_name_problems(names: Any, system: str, entry: dict) -> list[Problem]:
     """The state names against the registry's spec of the entry's version (when the registry has it)."""
-    from ..errors import DystsBenchError
-    from ..system import get_system
-
     try:
         spec = get_system(system, version=entry["version"])
     except DystsBenchError:

@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..data.config import released_configs
+from ..data.load import open_archive
 from ..data.manifest import dataset_hash, released_differences
 from ..errors import DystsBenchError
 from ..forecast.protocol import ForecasterError, as_series, clone, get_params, name_of, tags_of
+from ..parallel import map_unordered
+from .predictions import Predictions
 from .results import (
     PROTOCOL,
     Conventions,
@@ -35,6 +39,7 @@ from .results import (
 )
 from .scoring import Job, per_coordinate, read_system, score_system, truth_floors
 from .summary import summarize_records
+from .worker import run_with_timeout
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +75,6 @@ def evaluate(
     from a contexts store by `predictions.Predictions` (see `score_predictions`). `timeout` (seconds per
     fit or forecast) runs each system in a worker process that is stopped when it overruns.
     """
-    from ..data.config import released_configs
-    from ..data.load import open_archive
-
     out = Path(out)
     archive = open_archive(data)
     test_attrs = archive.config["splits"].get(test_split) or {}
@@ -214,8 +216,6 @@ def _fit_global(forecaster: Any, location: str, train: list[str], fit_split: str
 def _run(forecaster: Any, jobs: list[Job], timeout: float | None, workers: int | None,
          scheduler: str | None) -> Iterator[dict]:
     """Outcomes of the jobs, in completion order: in this process, or on a Dask cluster."""
-    from ..parallel import map_unordered
-
     for _, outcome in map_unordered(lambda job: score_one(forecaster, job, timeout), jobs, workers=workers,
                                     scheduler=scheduler):
         yield outcome
@@ -223,8 +223,6 @@ def _run(forecaster: Any, jobs: list[Job], timeout: float | None, workers: int |
 
 def score_one(forecaster: Any, job: Job, timeout: float | None) -> dict:
     """All records of one system (never raises for a forecaster's failure)."""
-    from .worker import run_with_timeout
-
     # The harness's own read of the archive: the version, Lyapunov time and floors never pass through
     # the forecaster's process.
     data = read_system(job)
@@ -307,8 +305,6 @@ def score_predictions(predictions: str | Path, data: str | Path, out: str | Path
                       **options: Any) -> Results:
     """Score the forecasts written into a contexts store (`dysts-bench data contexts`) as `evaluate` scores a
     forecaster: the same metrics and results format, with mode `predictions`."""
-    from .predictions import Predictions
-
     if not Path(predictions).exists():
         raise EvaluationError(f"{predictions}: no such contexts store; write one with `dysts-bench data contexts "
                               f"--data {data} --out {predictions}` and add your forecasts to it")

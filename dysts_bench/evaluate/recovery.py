@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import DystsBenchError
 from ..integrate.polynomial import PolynomialField
+from ..integrate.solve import integrate
 
 if TYPE_CHECKING:
     from ..system import System
@@ -36,9 +37,9 @@ class NotPolynomialError(DystsBenchError):
 
 def true_field(system: System) -> PolynomialField:
     """The system's vector field as a PolynomialField; NotPolynomialError says why it is not one."""
-    import sympy as sp
+    import sympy as sp  # a heavy import, needed only for equation learners' scores
 
-    from ..compile import symbolic
+    from ..compile import symbolic  # imports sympy
 
     program = system.program
     if program.lags:
@@ -118,8 +119,6 @@ def reproduces(field: PolynomialField, start: np.ndarray, forecast: np.ndarray, 
                sigma: np.ndarray, steps: int = 10) -> bool:
     """Whether integrating `field` from `start` gives the first `steps` points of `forecast` (within
     MATCH_TOLERANCE in units of σ): the identified equations are what the forecaster forecasts with."""
-    from ..integrate.solve import integrate
-
     steps = min(steps, len(forecast))
     solution = integrate(field, np.asarray(start, dtype=float), t_end=steps * dt, dt_out=dt, rtol=1e-10,
                          atol=1e-10 * float(np.min(sigma)), max_steps=100_000)

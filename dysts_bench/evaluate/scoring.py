@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ..data.errors import ChecksumError
+from ..data.load import open_archive
+from ..data.manifest import array_sha256
 from ..forecast.protocol import (
     ForecasterError,
     as_context,
@@ -32,8 +35,9 @@ from ..forecast.protocol import (
     identified_equations,
     tags_of,
 )
+from ..system import get_system
 from .long_term import d_h, d_stsp
-from .metrics import LONG_TERM, VALID_TIMES, WINDOW_NAMES, compute_metrics
+from .metrics import LONG_TERM, METRICS, VALID_TIMES, WINDOW_NAMES, compute_metrics
 from .recovery import mismatch, recovery, reproduces, terms_of
 from .results import MAX_TERMS
 from .traces import TraceBuilder
@@ -72,10 +76,6 @@ class SystemData:
 
 def read_system(job: Job) -> SystemData:
     """Load one system's fit and test splits from the archive."""
-    from ..data.errors import ChecksumError
-    from ..data.load import open_archive
-    from ..data.manifest import array_sha256
-
     archive = open_archive(job.archive)
     records = archive.manifest["systems"][job.system]["arrays"]
 
@@ -141,8 +141,6 @@ def score_system(forecaster: Any, job: Job, emit: Emit) -> None:
     if job.refit:
         model = clone(forecaster)
         if hasattr(model, "set_system"):
-            from ..system import get_system
-
             model.set_system(get_system(job.system, data.version))
         start = time.perf_counter()
         try:
@@ -211,8 +209,6 @@ class _Equations:
                              "message": f"{len(self.terms)} identified terms, more than {MAX_TERMS} kept"}
             self.terms = None
         else:
-            from ..system import get_system
-
             self.score = recovery(get_system(job.system, data.version), field)
 
     def entries(self, context: np.ndarray, prediction: np.ndarray) -> dict[str, Any]:
@@ -255,8 +251,6 @@ def long_event(ic: int, status: str, message: str, metrics: dict[str, float] | N
 def window_metrics(truth: np.ndarray, prediction: np.ndarray, context: np.ndarray, inputs: dict[str, Any],
                    lyapunov_max: float | None) -> dict[str, float | None]:
     """A record's metrics of one forecast over the window (the long-term statistics left to the long runs)."""
-    from .metrics import METRICS
-
     names = [n for n in METRICS if lyapunov_max is not None or "lyapunov_max" not in METRICS[n].needs]
     values = compute_metrics(truth, prediction, names, context=context, lyapunov_max=lyapunov_max, **inputs)
     out: dict[str, float | None] = {WINDOW_NAMES.get(n, n): None for n in METRICS}

@@ -22,6 +22,7 @@ import tempfile
 import time
 from typing import Any
 
+from ..forecast.registry import USER_MODULE_PREFIX
 from .scoring import Emit, Job, long_event, score_system
 
 _LOG_TAIL = 4096  # bytes of the worker's output kept for an error message
@@ -134,8 +135,6 @@ def _fill(job: Job, emit: Emit, n_ics: int | None, done: int, status: str, messa
 
 def _pickle_forecaster_module_by_value(forecaster: Any, cloudpickle: Any) -> None:
     # Classes loaded from a file path live in modules the child cannot import: send their code along.
-    from ..forecast.registry import USER_MODULE_PREFIX
-
     name = type(forecaster).__module__
     if name.startswith(USER_MODULE_PREFIX):
         cloudpickle.register_pickle_by_value(sys.modules[name.split(".")[0]])

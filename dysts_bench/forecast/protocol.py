@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import DystsBenchError
+from ..integrate.polynomial import PolynomialField
 
 if TYPE_CHECKING:
     from ..integrate.polynomial import PolynomialField
@@ -182,8 +183,6 @@ def fitted_params(forecaster: Any) -> dict[str, bool | int | float | str | None]
 
 def identified_equations(forecaster: Any, dim: int) -> PolynomialField | None:
     """The forecaster's `identified_equations_` (None when it has none), checked to be a `dim`-D field."""
-    from ..integrate.polynomial import PolynomialField
-
     raw = getattr(forecaster, "identified_equations_", None)
     if raw is None:
         return None

@@ -26,6 +26,7 @@ from scipy import signal
 
 from ..errors import DystsBenchError
 from ..integrate.solve import integrate
+from ..invariants.lyapunov import lyapunov_spectrum
 from ..system import System
 
 MAX_ABS = 1e6
@@ -102,8 +103,6 @@ def chaos_filter(system: System, period: float, seed: int) -> Verdict:
     if k < MIN_K or lines >= MAX_LINE_SHARE:
         return Verdict(False, "regular", f"0–1 test K = {k:.2f} (need ≥ {MIN_K}), {lines:.3f} of the power in "
                        f"{LINE_BINS:.0%} of the spectrum (need < {MAX_LINE_SHARE})", measured)
-    from ..invariants.lyapunov import lyapunov_spectrum
-
     try:
         result = lyapunov_spectrum(system, k=1, y0=y[-1], period=period, seed=seed)
     except DystsBenchError as exc:

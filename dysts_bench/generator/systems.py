@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DystsBenchError
 from ..invariants.sidecar import compute_invariants, write_sidecar
+from ..parallel import dask_client
 from ..specs.registry import write_lock
 from ..specs.schema import SystemSpec
 from ..system import System, get_system, list_systems
@@ -184,8 +185,6 @@ def _outcomes(start: int, stop: int, args: tuple, workers: int | None, scheduler
         for i in range(start, stop):
             yield evaluate_draw(args[0], i, *args[1:])
         return
-    from ..parallel import dask_client
-
     with dask_client(workers, scheduler, {"NUMBA_NUM_THREADS": "1"}) as client:
         chunk = 4 * max(len(client.scheduler_info()["workers"]), 1)
         for first in range(start, stop, chunk):

@@ -4,9 +4,10 @@ Each comes with a standard error and the method and settings that produced it; `
 gathers them for a system and `write_sidecar` stores them next to its spec.
 """
 
+from .convergence import LyapunovError, LyapunovResult
 from .dimensions import correlation_dimension, kaplan_yorke_dimension, kaplan_yorke_estimate
 from .estimate import Estimate
-from .lyapunov import LyapunovError, LyapunovResult, lyapunov_spectrum
+from .lyapunov import lyapunov_spectrum
 from .many import compute_many
 from .ordinal import complexity_entropy, ordinal_distribution, permutation_entropy
 from .period import dominant_period

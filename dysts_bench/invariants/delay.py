@@ -24,7 +24,7 @@ from ..compile.runtime import address
 from ..integrate.blocks import MAX_STEPS, NONFINITE, SUCCESS, all_finite, combine
 from ..integrate.solve import Status
 from ..integrate.tableaus import RK4
-from .lyapunov import LyapunovResult, converge
+from .convergence import LyapunovResult, converge
 
 if TYPE_CHECKING:
     from ..system import System

@@ -9,8 +9,8 @@ from numba import types
 
 from ..compile.lazy import jit_on_first_call
 from ..errors import DystsBenchError
+from .convergence import LyapunovResult
 from .estimate import Estimate
-from .lyapunov import LyapunovResult
 
 
 def kaplan_yorke_dimension(exponents: np.ndarray) -> float:

@@ -21,9 +21,11 @@ import numpy as np
 from ..errors import DystsBenchError, IntegrationError
 from ..files import write_atomic
 from ..specs.invariants import Invariants
+from ..version import __version__
+from .convergence import ENDPOINT_LOG, LyapunovResult
 from .dimensions import correlation_dimension, kaplan_yorke_estimate
 from .estimate import Estimate, batch_stderr, jsonable
-from .lyapunov import ENDPOINT_LOG, LyapunovResult, chaos_class, lyapunov_spectrum
+from .lyapunov import chaos_class, lyapunov_spectrum
 from .ordinal import entropy_complexity_of, ordinal_distribution
 from .period import dominant_period, relative_power
 from .sampling import natural_time, pattern_time_ratio, recommended_dt, sampling_verdict
@@ -59,8 +61,6 @@ QUANTITIES = ("lyapunov_spectrum", "lyapunov_max", "lyapunov_time", "kaplan_york
 def compute_invariants(system: System, *, seed: int = 0, lyapunov_options: dict[str, Any] | None = None
                        ) -> dict[str, Any]:
     """Every invariant of the system with its provenance, as the JSON-ready dict of the sidecar."""
-    from .. import __version__
-
     started = time.perf_counter()
     lyapunov_options = {**LYAPUNOV_DEFAULTS, **(lyapunov_options or {})}
     out: dict[str, Any] = {

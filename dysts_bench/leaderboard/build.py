@@ -19,6 +19,7 @@ from tqdm import tqdm
 from ..data.manifest import MANIFEST_DIR
 from ..errors import DystsBenchError
 from ..system import System, get_system, list_systems
+from ..version import __version__
 from . import analysis, figures
 from .boards import Board, Entry, SiteError, board_table, group_boards, load_entries, system_ranking_table
 from .check import known_manifests
@@ -280,8 +281,6 @@ def build_site(results_dir: str | Path, out: str | Path, *, all_systems: bool = 
     `archives`: the datasets the results were scored on, where the forecast figures read the truth.
     `workers`: processes drawing the system pages (default: one per CPU).
     """
-    from .. import __version__
-
     results_dir, out = Path(results_dir), Path(out)
     known = known_manifests(manifests)
     truths = Truths(archives)

@@ -29,8 +29,10 @@ import numpy as np
 
 from ..data.manifest import MANIFEST_DIR, identity_hash, manifest_file_hash
 from ..errors import DystsBenchError
+from ..evaluate.metrics import VALID_TIMES
 from ..evaluate.recovery import field_of, recovery
 from ..evaluate.results import HEADLINE_METRICS, PROTOCOL, Packed, Results, Trace, load_results
+from ..evaluate.scoring import Job, read_system, truth_floors, window_metrics
 from ..evaluate.summary import summarize_records
 from ..evaluate.traces import MAX_ERROR_POINTS, MAX_LONG_POINTS, stride_for
 from ..system import get_system, list_systems
@@ -141,8 +143,6 @@ def manifest_systems(path: Path) -> dict[str, dict]:
 
 def floor_problems(results: Results, data: str | Path) -> list[str]:
     """The file's truth-vs-truth floors against those recomputed from the archive at `data`."""
-    from ..evaluate.scoring import Job, read_system, truth_floors
-
     ds, problems = results.dataset, []
     long_term = ds.long_term or {}
     for name, summary in sorted(results.systems.items()):
@@ -307,9 +307,6 @@ RESCORED = ("vpt", "vpt_smape30", "smape", "mse", "mae", "rmse", "nrmse")
 
 def trace_forecast_problems(results: Results, data: str | Path) -> list[str]:
     """Each kept forecast rescored against the archive's truth at `data`: its record must say the same."""
-    from ..evaluate.metrics import VALID_TIMES
-    from ..evaluate.scoring import Job, read_system, window_metrics
-
     ds, problems = results.dataset, []
     records = {(r.system, r.ic): r for r in results.records}
     for name, summary in sorted(results.systems.items()):

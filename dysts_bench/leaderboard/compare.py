@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.subsets import system_names
 from ..evaluate.results import LONG_TERM, Record, Results, load_results
 from ..evaluate.summary import summarize_records
 from .columns import format_number
@@ -126,8 +127,6 @@ _BLOCK = re.compile(r"(<!-- leaderboard table(?: --systems (?P<systems>\S+))? --
 
 def refresh_tables(text: str, paths: Sequence[Path]) -> str:
     """The markdown `text` with every marked table re-made from the results files `paths`."""
-    from ..data.subsets import system_names
-
     def table(match: re.Match) -> str:
         systems = system_names(match["systems"]) if match["systems"] else None
         rows, floors = compare(paths, systems)

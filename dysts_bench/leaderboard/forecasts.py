@@ -17,6 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data.config import load_config
+from ..data.errors import ChecksumError
+from ..data.load import open_archive
+from ..data.manifest import array_sha256, dataset_hash
 from ..errors import DystsBenchError
 from ..evaluate.results import DatasetInfo, Trace
 from .boards import Board
@@ -60,9 +64,6 @@ class Truths:
     """The archives given to the build, found by the manifest hash results files record."""
 
     def __init__(self, archives: Sequence[str | Path] = ()):
-        from ..data.load import open_archive
-        from ..data.manifest import dataset_hash
-
         self.by_hash: dict[str, tuple[str, dict]] = {}
         for path in archives:
             archive = open_archive(path)
@@ -99,9 +100,6 @@ def _root(location: str) -> Any:
 
 def _verified(location: str, manifest: dict, system: str, split: str) -> np.ndarray:
     """One array of an archive, checked against its checksum in the manifest (ChecksumError if it differs)."""
-    from ..data.errors import ChecksumError
-    from ..data.manifest import array_sha256
-
     values = np.asarray(_root(location)[system][split][...], dtype=np.float64)
     if array_sha256(values) != manifest["systems"][system]["arrays"][split]["sha256"]:
         raise ChecksumError(f"{system}/{split} differs from its checksum in the manifest: download or generate "
@@ -134,8 +132,6 @@ def system_forecasts(system: str, boards: Sequence[Board], known: dict[str, Know
 
 def _empty(dataset: DatasetInfo, system: str, known: KnownDataset | None) -> SystemForecasts:
     """No traces yet, with the step and scales of `system` in the dataset's committed manifest."""
-    from ..data.config import load_config
-
     entry = manifest_systems(known.path).get(system, {}) if known else {}
     scale = entry.get("timescale") or {}
     step = mean = std = None
