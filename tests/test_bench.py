@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import dysts_bench as db
-from dysts_bench.bench import generation, harness, limit, report, scaling
+from dysts_bench.bench import generation, harness, limit, peers, report, scaling
 from dysts_bench.bench.isolated import ChildRun, run_child
 from dysts_bench.bench.record import ERROR, NOT_AVAILABLE, OK, Figure, NotAvailable, Record, best_time
 from dysts_bench.bench.suite import BENCHMARKS, Benchmark, Context, run_benchmark, select
@@ -35,7 +35,7 @@ def test_the_table_names_every_issue_benchmark():
     assert [b.name for b in select(None)] == list(BENCHMARKS)
     assert {"generation-radau", "generation-dop853", "generation-cold", "limit-c", "compile", "lyapunov",
             "dataset-dysts2021", "scaling", "harness", "memory", "train-esn", "train-plrnn",
-            "train-transformer", "generator"} == set(BENCHMARKS)
+            "train-transformer", "generator", "peers-single", "peers-ensemble", "peers-nonsmooth"} == set(BENCHMARKS)
     assert [b.name for b in select(["memory", "limit-c"])] == ["limit-c", "memory"]  # table order
     with pytest.raises(db.DystsBenchError, match=r"unknown benchmark.*choose from"):
         select(["nope"])
@@ -181,3 +181,40 @@ def test_cli_lists_runs_and_writes_json(tmp_path, capsys):
     (path,) = out.glob("*.json")
     assert json.loads(path.read_text())["benchmarks"][0]["name"] == "lyapunov"
     assert "| benchmark |" in (tmp_path / "b.md").read_text()
+
+
+TINY = peers.Case("peers-tiny", "Lorenz vs a tiny set of peers", ("Lorenz",), t_end=2.0, dt_out=0.01,
+                  quick_t_end=2.0)
+
+
+def test_a_peer_that_is_not_installed_is_skipped_and_the_case_not_judged(ctx, monkeypatch):
+    absent = peers.Peer("absent peer", "dysts_bench_no_such_module", peers.PEERS[-1].make)
+    scipy = next(p for p in peers.PEERS if p.name == "scipy DOP853")
+    monkeypatch.setattr(peers, "PEERS", (absent, scipy))
+    record = peers.run_case(ctx, TINY)
+    assert record.status == OK and record.passed is None   # never a pass for want of a competitor
+    assert "skipped: absent peer: dysts_bench_no_such_module is not installed" in record.notes
+    (row,) = record.details["rows"]
+    assert row["peer"] == "scipy DOP853" and row["accuracy_matched"] and row["peer_error"] <= row["our_error"]
+    assert record.ratio == pytest.approx(row["peer_s"] / row["our_s"]) and "closest peer" in record.ratio_label
+    monkeypatch.setattr(peers, "PEERS", (absent,))
+    assert peers.run_case(ctx, TINY).status == NOT_AVAILABLE
+
+
+def test_every_peer_present_judges_the_case(ctx, monkeypatch):
+    monkeypatch.setattr(peers, "PEERS", tuple(p for p in peers.PEERS if p.name == "scipy DOP853"))
+    record = peers.run_case(ctx, TINY)
+    assert record.passed is (record.ratio >= TINY.goal) and not record.details["skipped"]
+
+
+@pytest.mark.slow
+def test_the_installed_peers_integrate_what_ours_integrates(ctx):
+    """numbalsoda and diffrax (the `bench` extra) on Lorenz and MultiChua: matched accuracy, no failure."""
+    pytest.importorskip("numbalsoda")
+    pytest.importorskip("diffrax")
+    for case in (TINY, peers.Case("peers-tiny-nonsmooth", "MultiChua", ("MultiChua",), 2.0, 0.01,
+                                  quick_t_end=2.0)):
+        record = peers.run_case(ctx, case)
+        assert not record.details["skipped"], record.details["skipped"]
+        assert {r["peer"] for r in record.details["rows"]} == {p.name for p in peers.PEERS}
+        assert all(r["accuracy_matched"] for r in record.details["rows"] if r["system"] == "Lorenz")

@@ -13,7 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DystsBenchError
-from . import compilation, dataset, forecasters, generation, generator, harness, limit, lyapunov, memory, scaling
+from . import (
+    compilation,
+    dataset,
+    forecasters,
+    generation,
+    generator,
+    harness,
+    limit,
+    lyapunov,
+    memory,
+    peers,
+    scaling,
+)
 from .record import ERROR, NotAvailable, Record, not_available
 
 log = logging.getLogger(__name__)
@@ -51,6 +63,9 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("generation-cold", "Generation vs dysts's setting, cold (import and compile included)",
               generation.cold),
     Benchmark("limit-c", "Kernel steps/s vs the same RK4 in C (Lorenz)", limit.versus_c),
+    Benchmark("peers-single", peers.CASES["peers-single"].title, peers.single),
+    Benchmark("peers-ensemble", peers.CASES["peers-ensemble"].title, peers.ensemble),
+    Benchmark("peers-nonsmooth", peers.CASES["peers-nonsmooth"].title, peers.nonsmooth),
     Benchmark("compile", "Compile the whole registry: cold (empty caches) vs warm (cached)", compilation.registry),
     Benchmark("lyapunov", "Lorenz Lyapunov spectrum converged within 1%", lyapunov.lorenz_spectrum),
     Benchmark("generator", "System generator: accepted systems per CPU-hour", generator.systems_per_hour),
