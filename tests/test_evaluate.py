@@ -144,7 +144,7 @@ def test_a_long_run_over_its_time_limit_is_stopped_and_the_short_scores_stand(de
     monkeypatch.setattr(worker, "long_run_limit", lambda timeout, job: 2.0)  # not 400 s in a test
     # A generous limit for the short forecasts (a loaded machine compiles the metrics slowly), 2 s for the long.
     results = evaluate(load_forecaster(f"{BROKEN}:HangsOnLongRuns"), demo, tmp_path / "h.json",
-                       systems=["Lorenz"], timeout=180, progress=False)
+                       systems=["Lorenz"], timeout=60, progress=False)
     assert [r.status for r in results.records] == ["ok", "ok"]
     assert [r.long_status for r in results.records] == ["timeout", "timeout"]
     assert "a long free run did not finish within 2 s" in results.records[0].long_message
@@ -351,3 +351,35 @@ def test_cli_refuses_non_positive_numbers(tmp_path, option):
     result = subprocess.run([sys.executable, "-m", "dysts_bench", "evaluate", "last-value", "--data", "demo",
                              "--out", str(tmp_path / "o.json"), *option], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "must be positive" in result.stderr
+
+
+def test_lines_written_at_once_are_all_relayed_before_the_worker_goes_quiet():
+    """A worker that writes its last records in one go and then hangs: every line is seen at once, none
+    waits for a next write (a buffered readline reads ahead where `select` cannot see)."""
+    import os
+    import selectors
+    import time
+
+    from dysts_bench.evaluate.worker import _read_line
+
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b'{"event": "data"}\n{"event": "fitted"}\n{"event": "rec')
+        selector = selectors.DefaultSelector()
+        selector.register(read_end, selectors.EVENT_READ)
+        buffer = bytearray()
+        soon = time.monotonic() + 5.0
+        assert _read_line(read_end, selector, buffer, soon) == b'{"event": "data"}\n'
+        start = time.monotonic()
+        assert _read_line(read_end, selector, buffer, soon) == b'{"event": "fitted"}\n'
+        assert time.monotonic() - start < 1.0  # from the buffer, not after the 5 s of silence
+        assert _read_line(read_end, selector, buffer, time.monotonic() + 0.2) is None  # a line not yet whole
+        os.write(write_end, b'ord"}\n')
+        assert _read_line(read_end, selector, buffer, soon) == b'{"event": "record"}\n'
+        os.close(write_end)
+        write_end = None
+        assert _read_line(read_end, selector, buffer, soon) == b""  # the end of the pipe
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)

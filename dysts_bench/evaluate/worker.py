@@ -55,8 +55,10 @@ def run_with_timeout(forecaster: Any, job: Job, emit: Emit, timeout: float) -> N
         finally:
             os.close(write_end)
         try:
-            with os.fdopen(read_end, "rb") as events:
-                _follow(child, events, log, job, emit, timeout)
+            try:
+                _follow(child, read_end, log, job, emit, timeout)
+            finally:
+                os.close(read_end)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
@@ -64,21 +66,42 @@ def run_with_timeout(forecaster: Any, job: Job, emit: Emit, timeout: float) -> N
             os.unlink(payload)
 
 
-def _follow(child: subprocess.Popen, events: Any, log: Any, job: Job, emit: Emit, timeout: float) -> None:
-    """Relay the child's events; on silence longer than the time limit, stop it and record time-outs.
+def _read_line(fd: int, selector: selectors.BaseSelector, buffer: bytearray, deadline: float) -> bytes | None:
+    """The pipe's next line with its newline; at the pipe's end what is left (b"" or a torn line); None if
+    nothing completes a line before `deadline`."""
+    # Our own buffer, not a buffered file's readline: that reads ahead, and lines it has read ahead are
+    # invisible to `select`, which would then wait for the next write while they sit unread (a worker that
+    # wrote its last records at once and then hung in a long run was reported as stuck before them).
+    while b"\n" not in buffer:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not selector.select(remaining):
+            return None
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            line = bytes(buffer)
+            buffer.clear()
+            return line
+        buffer += chunk
+    end = buffer.index(b"\n") + 1
+    line = bytes(buffer[:end])
+    del buffer[:end]
+    return line
 
-    A long free run gets `long_run_limit`.
+
+def _follow(child: subprocess.Popen, fd: int, log: Any, job: Job, emit: Emit, timeout: float) -> None:
+    """Relay the child's events from the pipe `fd`; on silence longer than the time limit, stop it and
+    record time-outs. A long free run gets `long_run_limit`.
     """
     selector = selectors.DefaultSelector()
-    selector.register(events, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
+    buffer = bytearray()
     n_ics = n_long = None
     done = done_long = 0
     phase = "reading the data"
     limit = timeout
     deadline = time.monotonic() + max(timeout, 60.0)  # reading data and imports get at least a minute
     while True:
-        remaining = deadline - time.monotonic()
-        line = events.readline() if remaining > 0 and selector.select(remaining) else None
+        line = _read_line(fd, selector, buffer, deadline)
         if line is None or not line.endswith(b"\n"):
             if line is None:
                 status, message = "timeout", f"{phase} did not finish within {limit:g} s; the worker was stopped"
