@@ -98,3 +98,25 @@ def test_a_dask_cluster_draws_the_same_systems(tmp_path):
     assert parallel.accepted == serial.accepted
     for name in [*(f"{n}/1.yaml" for n in serial.accepted), LOG_FILE]:
         assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes()
+
+
+def test_a_corpus_for_zero_shot_evaluation_derives_from_no_evaluated_system(tmp_path, capsys):
+    """`--exclude-parents @core`: no accepted system has a core system among its parents (by provenance),
+    `leaks` finds those that do, and a resume must exclude the same systems."""
+    from dysts_bench.data.subsets import load_subset
+    from dysts_bench.generator.systems import leaks
+
+    core = load_subset("core")
+    assert main(["systems", "generate", "--n", "2", "--seed", "5", "--out", str(tmp_path / "z"), "--no-invariants",
+                 "--exclude-parents", "@core", "--quiet"]) == 0
+    assert f"derived from the {len(core)} excluded systems: 0" in capsys.readouterr().out
+    assert leaks(tmp_path / "z", core) == {}
+    specs = [db.System.from_file(p).spec for p in (tmp_path / "z").glob("*/1.yaml")]
+    parents = {p.split("@")[0] for s in specs for p in s.provenance["parents"]}
+    assert len(specs) == 2 and parents and not parents & set(core)
+    assert leaks(tmp_path / "z", sorted(parents)) == {s.name: sorted({p.split("@")[0] for p in s.provenance["parents"]})
+                                                      for s in specs}
+    with pytest.raises(DystsBenchError, match="other excluded parents"):
+        generate_systems(3, 5, tmp_path / "z", invariants=False, progress=False)
+    with pytest.raises(DystsBenchError, match="not in the registry: Nope"):
+        generate_systems(1, 5, tmp_path / "y", invariants=False, progress=False, exclude_parents=["Nope"])

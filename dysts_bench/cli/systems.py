@@ -71,19 +71,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-draws", type=int, help="give up after this many candidates (default 50 * n)")
     p.add_argument("--no-invariants", action="store_true",
                    help="skip each accepted system's invariants sidecar (seconds per system)")
+    p.add_argument("--exclude-parents", metavar="SYSTEMS", default="",
+                   help="comma-separated systems or @SUBSET (e.g. @core) no candidate may derive from: those a "
+                        "corpus made here will be evaluated on zero-shot")
     add_parallel_options(p, "candidates")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_generate)
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..generator.systems import generate_systems
+    from ..data.subsets import system_names
+    from ..generator.systems import generate_systems, leaks
 
+    excluded = system_names(args.exclude_parents)
     summary = generate_systems(args.n, args.seed, args.out, scale=args.scale, strength=args.strength,
                                max_draws=args.max_draws, invariants=not args.no_invariants, workers=args.workers,
-                               scheduler=args.scheduler, progress=not args.quiet)
+                               scheduler=args.scheduler, progress=not args.quiet, exclude_parents=excluded)
     print(f"{len(summary.accepted)} systems accepted of {summary.draws} drawn, in {args.out}")
     print("rejected: " + ", ".join(f"{k} {v}" for k, v in summary.rejected.items()))
+    if excluded:
+        leaked = leaks(args.out, excluded)
+        print(f"derived from the {len(excluded)} excluded systems: {len(leaked)}"
+              + (f" ({', '.join(leaked)})" if leaked else ""))
+        if leaked:
+            return 1
     return 0 if len(summary.accepted) >= args.n else 1
 
 

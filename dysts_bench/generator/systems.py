@@ -22,7 +22,7 @@ import json
 import logging
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,18 +153,35 @@ class Summary:
     draws: int
 
 
-@functools.lru_cache(maxsize=1)
-def _pool() -> tuple[Parent, ...]:
-    """The parents, loaded once per process (each Dask worker builds its own)."""
-    return tuple(parents())
+@functools.lru_cache(maxsize=4)
+def _pool(exclude: tuple[str, ...] = ()) -> tuple[Parent, ...]:
+    """The parents but those named in `exclude`, loaded once per process (each Dask worker builds its own)."""
+    return tuple(p for p in parents() if p.system.name not in exclude)
 
 
-def evaluate_draw(seed: int, i: int, scale: float, strength: float, invariants: bool) -> dict[str, Any]:
+def leaks(folder: str | Path, systems: Iterable[str]) -> dict[str, list[str]]:
+    """The generated systems in `folder` derived from any of `systems` (name -> those parents), by provenance.
+
+    A corpus for zero-shot evaluation on `systems` must hold none: a perturbation or a skew product of an
+    evaluated system has seen its dynamics (the rule `systems generate --exclude-parents` enforces).
+    """
+    held, out = set(systems), {}
+    for path in sorted(Path(folder).glob("*/1.yaml")):
+        spec = yaml.safe_load(path.read_text())
+        parents_of = [p.split("@")[0] for p in (spec.get("provenance") or {}).get("parents", [])]
+        if hit := sorted(held.intersection(parents_of)):
+            out[spec["name"]] = hit
+    return out
+
+
+def evaluate_draw(seed: int, i: int, scale: float, strength: float, invariants: bool,
+                  exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """Draw i's record; an accepted one also carries its spec text (`spec`) and sidecar (`sidecar`)."""
-    candidate = draw(list(_pool()), seed, i, scale, strength)
+    candidate = draw(list(_pool(exclude)), seed, i, scale, strength)
     verdict = chaos_filter(candidate.system, candidate.period,
                            seed=int(np.random.default_rng([seed, i, 1]).integers(2**31)))
-    record: dict[str, Any] = {"seed": seed, "draw": i, "kind": candidate.provenance["kind"],
+    record: dict[str, Any] = {"seed": seed, "draw": i, **({"exclude_parents": list(exclude)} if exclude else {}),
+                              "kind": candidate.provenance["kind"],
                               "parents": candidate.provenance["parents"], "name": candidate.name,
                               "accepted": verdict.passed, "reason": verdict.reason, "message": verdict.message,
                               "measured": verdict.measured}
@@ -196,25 +213,35 @@ def _outcomes(start: int, stop: int, args: tuple, workers: int | None, scheduler
 
 def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, strength: float = 0.5,
                      max_draws: int | None = None, invariants: bool = True, workers: int | None = None,
-                     scheduler: str | None = None, progress: bool = True) -> Summary:
+                     scheduler: str | None = None, progress: bool = True,
+                     exclude_parents: Iterable[str] = ()) -> Summary:
     """Draw candidates until `n` are accepted (or `max_draws`, default 50·n, are spent); write them to `out`,
     each with its invariants sidecar (`<Name>/1.invariants.json`, as the registry's) unless `invariants` is
     False. Draws run here, or on a local Dask cluster of `workers` processes or at `scheduler`, with the
-    same result: the specs are the same bit for bit for the same seed (a sidecar records when it was made)."""
+    same result: the specs are the same bit for bit for the same seed (a sidecar records when it was made).
+    No candidate has a parent in `exclude_parents` (the systems a corpus will be evaluated on zero-shot)."""
     if n < 1 or scale <= 0 or strength <= 0:
         raise DystsBenchError(f"need n >= 1, scale > 0 and strength > 0, got n={n}, scale={scale}, strength={strength}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    exclude = tuple(sorted(set(exclude_parents)))
+    unknown = sorted(set(exclude) - set(list_systems()))
+    if unknown:
+        raise DystsBenchError(f"--exclude-parents names systems not in the registry: {', '.join(unknown)}")
     done = _draws(out)
     if done and done[0].get("seed") != seed:
         raise DystsBenchError(f"{out} holds systems generated with seed {done[0].get('seed')}; use that seed to "
                               "resume, or another folder")
-    if not _pool():
+    if done and tuple(done[0].get("exclude_parents", ())) != exclude:
+        raise DystsBenchError(f"{out} holds systems generated with other excluded parents "
+                              f"({', '.join(done[0].get('exclude_parents', ())) or 'none'}); use the same "
+                              "--exclude-parents to resume, or another folder")
+    if not _pool(exclude):
         raise DystsBenchError("no registry system can be a parent (an autonomous chaotic ODE with invariants)")
     max_draws = max_draws or 50 * n
     accepted = [d["name"] for d in done if d["accepted"]]
     bar = tqdm(total=n, initial=min(len(accepted), n), desc="generate", unit="system", disable=not progress)
-    outcomes = _outcomes(len(done), max_draws, (seed, scale, strength, invariants), workers, scheduler)
+    outcomes = _outcomes(len(done), max_draws, (seed, scale, strength, invariants, exclude), workers, scheduler)
     with (out / LOG_FILE).open("a") as fh:
         for record in outcomes if len(accepted) < n else ():
             spec, sidecar = record.pop("spec", None), record.pop("sidecar", None)
