@@ -16,6 +16,7 @@ import dysts_bench as db
 from dysts_bench.bench import generation, harness, limit, peers, report, scaling
 from dysts_bench.bench.isolated import ChildRun, run_child
 from dysts_bench.bench.record import ERROR, NOT_AVAILABLE, OK, Figure, NotAvailable, Record, best_time
+from dysts_bench.bench.sample import relative_error
 from dysts_bench.bench.suite import BENCHMARKS, Benchmark, Context, run_benchmark, select
 from dysts_bench.cli import main
 
@@ -133,7 +134,7 @@ def test_our_runs_and_scipy_agree_on_the_accuracy_window():
     theirs, _ = generation._scipy(lorenz, grid, "DOP853", 1e-10)()
     assert ours.shape == theirs.shape == (50, 3) and nfev > 0
     for y in (ours, theirs):
-        assert generation._relative_error(y[: len(reference)], reference) < 1e-7
+        assert relative_error(y[: len(reference)], reference) < 1e-7
 
 
 def test_archives_are_compared_only_where_inputs_match():

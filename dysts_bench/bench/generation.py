@@ -15,7 +15,7 @@ import numpy as np
 
 from .isolated import ChildRun, cold_then_warm
 from .record import CPU_NOTE, Figure, Record, best_time, timed
-from .sample import PER_PERIOD, POINTS, QUICK_RADAU, SAMPLE, registry_flows, trajectory_window
+from .sample import PER_PERIOD, POINTS, QUICK_RADAU, SAMPLE, registry_flows, relative_error, trajectory_window
 
 if TYPE_CHECKING:
     from ..system import System
@@ -215,7 +215,7 @@ def _measure_sample(repeats: int, progress: bool) -> dict[str, SystemRuns]:
             for key, call in calls.items():
                 seconds[key] = min(seconds[key], best_time(call, 1))
         for key, (y, nfev) in results.items():
-            run = Run(seconds[key], _relative_error(y[: len(reference)], reference), nfev)
+            run = Run(seconds[key], relative_error(y[: len(reference)], reference), nfev)
             if key == "scipy":
                 runs.dop853 = run
             else:
@@ -236,7 +236,7 @@ def _measure_radau(names: list[str], runs: dict[str, SystemRuns], progress: bool
         grid = trajectory_window(system)
         (y, nfev), seconds = timed(_scipy(system, grid, "Radau", RADAU_TOL))
         reference = runs[name].reference
-        out[name] = Run(seconds, _relative_error(y[: len(reference)], reference), nfev)
+        out[name] = Run(seconds, relative_error(y[: len(reference)], reference), nfev)
         log.info("%s: Radau %.1f s, %d RHS calls, error %.2e", name, seconds, nfev, out[name].error)
     return out
 
@@ -253,7 +253,7 @@ def _accuracy_reference(system: System, grid: dict[str, float]) -> tuple[float, 
     short = {"t_end": (n - 1) * dt_out, "dt_out": dt_out}
     scipy_ref = _scipy(system, short, "DOP853", REFERENCE_TOL)()[0]
     our_ref = _ours(system, short, REFERENCE_TOL)()[0]
-    return window, basis, scipy_ref, _relative_error(our_ref, scipy_ref)
+    return window, basis, scipy_ref, relative_error(our_ref, scipy_ref)
 
 
 def _ours(system: System, grid: dict[str, float], tol: float) -> Any:
@@ -288,8 +288,3 @@ def _scipy(system: System, grid: dict[str, float], method: str, tol: float) -> A
         return sol.y.T, int(sol.nfev)
 
     return call
-
-
-def _relative_error(y: np.ndarray, reference: np.ndarray) -> float:
-    """Largest deviation from the reference, relative to the reference's largest component."""
-    return float(np.max(np.abs(y - reference)) / np.max(np.abs(reference)))

@@ -26,6 +26,7 @@ import numpy as np
 from ..integrate.solve import integrate, output_times
 from ..system import get_system
 from .record import CPU_NOTE, Figure, Record, timed
+from .sample import relative_error
 
 if TYPE_CHECKING:
     from ..system import System
@@ -240,7 +241,7 @@ def run_case(ctx: Context, case: Case) -> Record:
         window = _window(system, times)
         reference = _ours(system, y0s, times[:window], REFERENCE_TOL)()
         ours_solve = _ours(system, y0s, times, OUR_TOL)
-        ours = Timing(OUR_TOL, _error(_ours(system, y0s, times[:window], OUR_TOL)(), reference))
+        ours = Timing(OUR_TOL, _window_error(_ours(system, y0s, times[:window], OUR_TOL)(), reference))
         for peer in peers:
             if peer.name in skipped:
                 continue
@@ -312,10 +313,9 @@ def _ours(system: System, y0s: np.ndarray, times: np.ndarray, tol: float) -> Sol
     return call
 
 
-def _error(y: np.ndarray, reference: np.ndarray) -> float:
-    """Largest deviation from the reference, relative to the reference's largest component."""
-    y = np.asarray(y).reshape(reference.shape)
-    return float(np.max(np.abs(y - reference)) / np.max(np.abs(reference)))
+def _window_error(y: np.ndarray, reference: np.ndarray) -> float:
+    """`relative_error` of a solve's states (any batch layout) against the reference window."""
+    return relative_error(np.asarray(y).reshape(reference.shape), reference)
 
 
 def _tune(peer: Peer, system: System, y0s: np.ndarray, times: np.ndarray, reference: np.ndarray,
@@ -323,7 +323,7 @@ def _tune(peer: Peer, system: System, y0s: np.ndarray, times: np.ndarray, refere
     """The peer's loosest tolerance at least as accurate as `target` on the window (else its tightest)."""
     last = Timing(LADDER[-1], math.inf, matched=False)
     for tol in LADDER:
-        error = _error(peer.make(system, y0s, times, tol)(), reference)
+        error = _window_error(peer.make(system, y0s, times, tol)(), reference)
         if error <= target:
             return Timing(tol, error)
         last = Timing(tol, error, matched=False)

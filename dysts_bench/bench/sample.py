@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from ..system import System
 
@@ -30,3 +32,7 @@ def registry_flows() -> list[str]:
 
     return [name for name in list_systems() if not get_system(name).delay_lags]
 
+
+def relative_error(y: np.ndarray, reference: np.ndarray) -> float:
+    """Largest deviation from the reference, relative to the reference's largest component."""
+    return float(np.max(np.abs(y - reference)) / np.max(np.abs(reference)))
