@@ -85,10 +85,7 @@ class Program:
         from . import symbolic  # imports sympy
 
         symbols: dict[str, sp.Expr] = {n: sp.Symbol(n, real=True) for n in (*self.states, *self.params, TIME)}
-        for name, e in self.auxiliary:
-            symbols[name] = symbolic.to_sympy(e, symbols, f"{self.origin}: auxiliary.{name}")
-        rows = [symbolic.to_sympy(e, symbols, f"{self.origin}: equations.{s}")
-                for s, e in zip(self.states, self.equations, strict=True)]
+        rows = symbolic.program_equations(self, symbols, self.origin)
         replacements, entries = symbolic.jacobian(rows, [symbols[s] for s in self.states])
         names = set(self.states) | set(self.params) | {TIME} | CONSTANTS
         body = [*self._prologue(), "out[:, :] = 0.0"]

@@ -6,12 +6,16 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
 from ..errors import SpecError
 from .expr import MAX_DEPTH, MAX_EXACT_INTEGER, Expression
 from .functions import TABLE
+
+if TYPE_CHECKING:
+    from .program import Program
 
 # Bounds on an equation once its auxiliaries are substituted (the registry's largest: 379 nodes, 13 levels,
 # 5-bit integers). Auxiliaries can double an expression each (a2 = a1 * b1, a3 = a2 * b2, ...) and sympy
@@ -112,6 +116,18 @@ class _Converter:
                 known = (1, 1, bits)
             self.sizes[e] = known
         return known
+
+
+def program_equations(program: Program, symbols: Mapping[str, sp.Expr], where: str) -> list[sp.Expr]:
+    """The program's right-hand sides over `symbols` (its states, parameters, time), auxiliaries substituted.
+
+    `where` starts each error message: the spec's file, or the system's name.
+    """
+    symbols = dict(symbols)
+    for name, e in program.auxiliary:
+        symbols[name] = to_sympy(e, symbols, f"{where}: auxiliary.{name}")
+    return [to_sympy(e, symbols, f"{where}: equations.{state}")
+            for state, e in zip(program.states, program.equations, strict=True)]
 
 
 def jacobian(

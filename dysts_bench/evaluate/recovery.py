@@ -49,11 +49,9 @@ def true_field(system: System) -> PolynomialField:
     states = [sp.Symbol(s, real=True) for s in program.states]
     symbols: dict[str, sp.Expr] = dict(zip(program.states, states, strict=True))
     symbols.update({p: sp.Float(system.params[p], 17) for p in program.params})
-    for name, e in program.auxiliary:
-        symbols[name] = symbolic.to_sympy(e, symbols, f"{system.name}: auxiliary.{name}")
     terms: dict[tuple[int, ...], np.ndarray] = {}
-    for i, (state, e) in enumerate(zip(program.states, program.equations, strict=True)):
-        expression = symbolic.to_sympy(e, symbols, f"{system.name}: equations.{state}")
+    rows = symbolic.program_equations(program, symbols, system.name)
+    for i, (state, expression) in enumerate(zip(program.states, rows, strict=True)):
         try:
             poly = sp.Poly(sp.expand(expression), *states)
         except sp.PolynomialError:
