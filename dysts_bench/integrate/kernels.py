@@ -49,31 +49,41 @@ SOLVE_SIGNATURE = types.void(
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _interpolate(y, h, K, dense, theta, out):
-    """Dense output y(t + theta h) of a step that started at y with stages K."""
-    # Each stage's weight is a polynomial in theta, the same for every component: computed once per stage
-    # (not once per stage and component, which made dense output cost as much as the steps). `out` holds
-    # the sums meanwhile, added in the same order as before, so the states are the same to the bit.
-    dim = y.shape[0]
-    for d in range(dim):
-        out[d] = 0.0
-    for k in range(K.shape[0]):
-        w = 0.0
-        power = 1.0
-        for j in range(dense.shape[1]):
-            power *= theta
-            w += dense[k, j] * power
-        for d in range(dim):
-            out[d] += w * K[k, d]
-    for d in range(dim):
-        out[d] = y[d] + h * out[d]
+def _interpolate(y, h, K, rows, weights, w, theta, out, at):
+    """Dense output y(t + theta h) of a step that started at y with stages K, into out[at : at + dim].
+
+    rows and weights come from `_interpolant`; w holds the stages' weights at theta meanwhile.
+    """
+    # Each stage's weight is a polynomial in theta, the same for every component: evaluated once per point
+    # for all stages (contiguous, so the loop vectorizes), each summed in the order of its powers; then each
+    # component sums its stages in order. Stages without a polynomial (DOP853's second to fifth) would add
+    # exact zeros to a sum that starts at +0, so leaving them out changes no bit.
+    for k in range(rows.shape[0]):
+        w[k] = 0.0
+    power = 1.0
+    for j in range(weights.shape[0]):
+        power *= theta
+        for k in range(rows.shape[0]):
+            w[k] += weights[j, k] * power
+    for d in range(y.shape[0]):
+        acc = 0.0
+        for k in range(rows.shape[0]):
+            acc += w[k] * K[rows[k], d]
+        out[at + d] = y[d] + h * acc
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense, out):
-    """The state at time tq from the constant history (tq <= t0) or a stored step."""
+def _interpolant(dense):
+    """The stages with a dense-output polynomial, and those polynomials' coefficients as (degree, stages)."""
+    rows = np.flatnonzero(np.sum(dense != 0.0, axis=1))
+    return rows, np.ascontiguousarray(dense[rows].T)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w, out, at):
+    """The state at time tq, from the constant history (tq <= t0) or a stored step, into out[at : at + dim]."""
     if tq <= t0 or count == 0:
-        out[:] = y0
+        out[at: at + y0.shape[0]] = y0
         return
     lo = 0
     hi = count - 1
@@ -84,17 +94,16 @@ def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense, out):
         else:
             hi = mid - 1
     theta = min(1.0, (tq - hist_t[lo]) / hist_h[lo])
-    _interpolate(hist_y[lo], hist_h[lo], hist_K[lo], dense, theta, out)
+    _interpolate(hist_y[lo], hist_h[lo], hist_K[lo], rows, weights, w, theta, out, at)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense):
+def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w):
     """The address of xin = [x, then the state at t - lag for each lag] (delay equations' RHS input)."""
     dim = x.shape[0]
     xin[:dim] = x
     for k in range(lags.shape[0]):
-        _history_at(t - lags[k], t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense,
-                    xin[dim * (k + 1): dim * (k + 2)])
+        _history_at(t - lags[k], t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w, xin, dim * (k + 1))
     return address(xin, 0)
 
 
@@ -141,6 +150,9 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     # numba count references on every step and cost a third of it).
     n_lags = 0 if delays is None else delays.shape[0]
     K = np.zeros((n_all, dim))
+    rows, weights = _interpolant(dense)
+    w = np.empty(rows.shape[0])
+    flat_out = out.reshape(-1)  # dense output writes at an offset: a row view per point costs reference counts
     b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
     y = y0.copy()
     ynew = np.empty(dim)
@@ -167,7 +179,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     if delays is None:
         rhs(address(y, 0), t, pp, address(K, 0))
     else:
-        delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+        delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
         rhs(delayed, t, pp, address(K, 0))
     nfev += 1
     if not (all_finite(y) and all_finite(K[0])):
@@ -182,7 +194,8 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
         if delays is None:
             rhs(address(tmp, 0), t + h0, pp, address(K, dim))
         else:
-            delayed = _with_history(tmp, t + h0, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+            delayed = _with_history(tmp, t + h0, delays, xin, t0, y0,
+                                    hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
             rhs(delayed, t + h0, pp, address(K, dim))
         nfev += 1
         h = _initial_step(y, K[0], K[1], h0, rtol, atol, error_order + 1, t_end - t)
@@ -210,7 +223,8 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             if delays is None:
                 rhs(address(tmp, 0), ts, pp, address(K, i * dim))
             else:
-                delayed = _with_history(tmp, ts, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(tmp, ts, delays, xin, t0, y0,
+                                        hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
                 rhs(delayed, ts, pp, address(K, i * dim))
         combine(y, h, b2, 0, K, stages, ynew)
         nfev += stages - 1
@@ -218,7 +232,8 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             if delays is None:
                 rhs(address(ynew, 0), t + h, pp, address(K, stages * dim))
             else:
-                delayed = _with_history(ynew, t + h, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(ynew, t + h, delays, xin, t0, y0,
+                                        hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
                 rhs(delayed, t + h, pp, address(K, stages * dim))
             nfev += 1
         factor = 1.0
@@ -243,7 +258,8 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
                 if delays is None:
                     rhs(address(tmp, 0), ts, pp, address(K, i * dim))
                 else:
-                    delayed = _with_history(tmp, ts, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                    delayed = _with_history(tmp, ts, delays, xin, t0, y0,
+                                            hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
                     rhs(delayed, ts, pp, address(K, i * dim))
             nfev += n_all - first_extra
             have_extra = True
@@ -251,7 +267,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             if t_out[k_out] == t_new or not have_extra:
                 out[k_out, :] = ynew
             else:
-                _interpolate(y, h, K, dense, (t_out[k_out] - t) / h, out[k_out])
+                _interpolate(y, h, K, rows, weights, w, (t_out[k_out] - t) / h, flat_out, k_out * dim)
             k_out += 1
         if delays is not None:
             if count == capacity:
@@ -286,7 +302,8 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             if delays is None:
                 rhs(address(y, 0), t, pp, address(K, 0))
             else:
-                delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, dense)
+                delayed = _with_history(y, t, delays, xin, t0, y0,
+                                        hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
                 rhs(delayed, t, pp, address(K, 0))
             nfev += 1
         if adaptive:
@@ -296,10 +313,13 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     return status, nfev
 
 
-@jit_on_first_call(SOLVE_SIGNATURE, cache=True, error_model="numpy")
+@jit_on_first_call(SOLVE_SIGNATURE, cache=True, error_model="numpy", nogil=True)
 def solve(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
           a, b, c, dense, e, e2, stages, fsal, error_order, out, status, nfev):
-    """Integrate each row of y0 and write the states at t_out into out; statuses and RHS counts too."""
+    """Integrate each row of y0 and write the states at t_out into out; statuses and RHS counts too.
+
+    It releases the GIL, so that threads can integrate parts of a batch side by side (`integrate` does).
+    """
     method = (a, b, c, dense, e, e2, stages, fsal, error_order)
     for i in range(y0.shape[0]):
         if lags.shape[0] == 0:  # two calls, so that the ODE version is compiled with `delays` None

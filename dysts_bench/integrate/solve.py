@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import enum
+import functools
+import itertools
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numba
 import numpy as np
 
 from ..errors import IntegrationError
@@ -105,21 +110,43 @@ def integrate(
     out = np.empty((y0_batch.shape[0], t_out.size, system.dim))
     status = np.zeros(y0_batch.shape[0], dtype=np.int64)
     nfev = np.zeros(y0_batch.shape[0], dtype=np.int64)
-    kernels.solve(
-        system.rhs_function, system.param_array, y0_batch, float(t0), t_out,
-        np.array(list(system.delay_lags.values()), dtype=float),
-        float(h or 0.0), fixed, float(rtol), float(atol), int(max_steps),
-        tableau.a, tableau.b, tableau.c, tableau.dense,
-        _EMPTY if tableau.error is None else tableau.error,
-        _EMPTY if tableau.error2 is None else tableau.error2,
-        tableau.stages, tableau.fsal, tableau.error_order, out, status, nfev,
-    )
+    lags = np.array(list(system.delay_lags.values()), dtype=float)
+    method_arrays = (tableau.a, tableau.b, tableau.c, tableau.dense,
+                     _EMPTY if tableau.error is None else tableau.error,
+                     _EMPTY if tableau.error2 is None else tableau.error2,
+                     tableau.stages, tableau.fsal, tableau.error_order)
+
+    def rows(lo: int, hi: int) -> None:
+        kernels.solve(system.rhs_function, system.param_array, y0_batch[lo:hi], float(t0), t_out, lags,
+                      float(h or 0.0), fixed, float(rtol), float(atol), int(max_steps), *method_arrays,
+                      out[lo:hi], status[lo:hi], nfev[lo:hi])
+
+    _on_threads(rows, y0_batch.shape[0])
     return Solution(
         t=t_out,
         y=out[0] if single else out,
         statuses=tuple(Status(int(s)) for s in status),
         n_rhs_evals=int(nfev.sum()),
     )
+
+
+def _on_threads(rows: Callable[[int, int], None], n: int) -> None:
+    """rows(lo, hi) over 0..n in contiguous blocks, one per thread, the first on the calling thread.
+
+    The kernel releases the GIL and integrates each row alone, so the bits do not depend on the threads.
+    Their number is numba's (NUMBA_NUM_THREADS: the cores, or 1 in our Dask workers), at most one per row.
+    """
+    threads = max(1, min(n, numba.config.NUMBA_NUM_THREADS))
+    bounds = np.linspace(0, n, threads + 1).astype(int)
+    others = [_pool().submit(rows, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
+    rows(bounds[0], bounds[1])  # first, here: a first call compiles the kernel while the others wait for it
+    for future in others:
+        future.result()
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(thread_name_prefix="dysts-bench-integrate")
 
 
 def _initial_states(system: VectorField, y0: np.ndarray | None) -> tuple[bool, np.ndarray]:
