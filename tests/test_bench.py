@@ -15,7 +15,7 @@ import pytest
 import dysts_bench as db
 from dysts_bench.bench import generation, harness, limit, peers, report, scaling
 from dysts_bench.bench.isolated import ChildRun, run_child
-from dysts_bench.bench.record import ERROR, NOT_AVAILABLE, OK, Figure, NotAvailable, Record, best_time
+from dysts_bench.bench.record import CPU_NOTE, ERROR, NOT_AVAILABLE, OK, Figure, NotAvailable, Record, best_time
 from dysts_bench.bench.sample import relative_error
 from dysts_bench.bench.suite import BENCHMARKS, Benchmark, Context, run_benchmark, select
 from dysts_bench.cli import main
@@ -208,6 +208,18 @@ def test_every_peer_present_judges_the_case(ctx, monkeypatch):
     assert record.passed is (record.ratio >= TINY.goal) and not record.details["skipped"]
 
 
+def test_an_ensemble_is_timed_by_the_wall_clock_and_batch_only_peers_skip_single_runs(ctx, monkeypatch):
+    """Ours integrates a batch on every core, so CPU seconds would charge it (and prange peers) per core."""
+    twin = peers.Peer("our twin", "numpy", peers._ours, single=False)
+    monkeypatch.setattr(peers, "PEERS", (twin,))
+    ensemble = peers.Case("peers-tiny-ensemble", "8 starts", ("Lorenz",), t_end=2.0, dt_out=0.01, starts=8,
+                          quick_t_end=2.0, quick_starts=8, wall=True)
+    record = peers.run_case(ctx, ensemble)
+    assert record.notes[0] == peers.WALL_NOTE and [r["peer"] for r in record.details["rows"]] == ["our twin"]
+    single = peers.run_case(ctx, TINY)
+    assert single.notes[0] == CPU_NOTE and single.details["rows"] == [] and single.status == NOT_AVAILABLE
+
+
 @pytest.mark.slow
 def test_the_installed_peers_integrate_what_ours_integrates(ctx):
     """numbalsoda and diffrax (the `bench` extra) on Lorenz and MultiChua: matched accuracy, no failure."""
@@ -217,5 +229,5 @@ def test_the_installed_peers_integrate_what_ours_integrates(ctx):
                                   quick_t_end=2.0)):
         record = peers.run_case(ctx, case)
         assert not record.details["skipped"], record.details["skipped"]
-        assert {r["peer"] for r in record.details["rows"]} == {p.name for p in peers.PEERS}
+        assert {r["peer"] for r in record.details["rows"]} == {p.name for p in peers.PEERS if p.single}
         assert all(r["accuracy_matched"] for r in record.details["rows"] if r["system"] == "Lorenz")

@@ -15,7 +15,16 @@ import numpy as np
 
 from .isolated import ChildRun, cold_then_warm
 from .record import CPU_NOTE, Figure, Record, best_time, timed
-from .sample import PER_PERIOD, POINTS, QUICK_RADAU, SAMPLE, registry_flows, relative_error, trajectory_window
+from .sample import (
+    PER_PERIOD,
+    POINTS,
+    QUICK_RADAU,
+    SAMPLE,
+    registry_flows,
+    relative_error,
+    scipy_field,
+    trajectory_window,
+)
 
 if TYPE_CHECKING:
     from ..system import System
@@ -273,14 +282,8 @@ def _scipy(system: System, grid: dict[str, float], method: str, tol: float) -> A
 
     from ..integrate.solve import output_times
 
-    rhs, params, dim = system.array_rhs_function, system.param_array, system.dim
-
-    def fun(t: float, x: np.ndarray) -> np.ndarray:
-        out = np.empty(dim)
-        rhs(np.ascontiguousarray(x, dtype=float), float(t), params, out)
-        return out
-
     t_eval = output_times(grid["t_end"], grid["dt_out"])
+    fun = scipy_field(system)
 
     def call() -> tuple[np.ndarray, int]:
         sol = solve_ivp(fun, (0.0, t_eval[-1]), system.initial_condition, method=method, rtol=tol, atol=tol,

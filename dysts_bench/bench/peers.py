@@ -5,9 +5,10 @@ ensemble of starts on the attractor (Lorenz, batched), and a non-smooth flow (Mu
 integrator's accuracy is its largest error over the first half Lyapunov time (the window where errors
 have not yet grown by chaos) against our DOP853 at 1e-13; ours runs at the datasets' tolerance 1e-10, and
 each peer at the loosest tolerance of its ladder that is at least as accurate. Then ours and the peer are
-timed alternately, best of a few warm runs, and the ratio is the peer's time over ours (> 1: ours is
-faster). A peer that is not installed (`pip install -e .[bench]`) is reported as skipped, and a case with
-a skipped peer is not judged: it never passes for want of a competitor.
+timed alternately, best of a few warm runs (CPU seconds; wall-clock seconds for the ensemble, which ours
+integrates on every core as numbalsoda does under `prange` and diffrax under `vmap`), and the ratio is the
+peer's time over ours (> 1: ours is faster). A peer that is not installed (`pip install -e .[bench]`) is
+reported as skipped, and a case with a skipped peer is not judged: it never passes for want of a competitor.
 
 The peers' right-hand sides are our compiled one: scipy calls it from Python, numbalsoda through a numba
 cfunc around it (Hairer's DOP853 and LSODA in C++), diffrax gets the same equations from sympy as JAX.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ import numpy as np
 from ..integrate.solve import integrate, output_times
 from ..system import get_system
 from .record import CPU_NOTE, Figure, Record, timed
-from .sample import relative_error
+from .sample import relative_error, scipy_field
 
 if TYPE_CHECKING:
     from ..system import System
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 OUR_TOL = 1e-10
 REFERENCE_TOL = 1e-13
+WALL_NOTE = ("times are wall-clock seconds: ours integrates a batch on every core (numba's threads), and so do "
+             "numbalsoda under prange and diffrax under vmap; CPU seconds would charge them for each core")
 MAX_STEPS = 10_000_000  # a peer's step budget: numbalsoda stops at 10,000 steps by default
 LADDER = (1e-6, 3e-7, 1e-7, 3e-8, 1e-8, 3e-9, 1e-9, 3e-10, 1e-10, 3e-11, 1e-11, 3e-12, 1e-12, 3e-13, 1e-13)
 Solve = Callable[[], np.ndarray]  # a warm call: the states on the grid, (n, dim) or (batch, n, dim)
@@ -55,6 +59,7 @@ class Case:
     dt_out: float
     starts: int = 1
     goal: float = 1.0           # the least ratio (peer / ours) against every peer
+    wall: bool = False          # timed by the wall clock: ours and some peers use every core on a batch
     quick_t_end: float = 100.0
     quick_starts: int = 1
 
@@ -67,6 +72,7 @@ class Peer:
     requires: str               # the importable module (the `bench` extra installs it)
     make: Callable[[System, np.ndarray, np.ndarray, float], Solve]   # (system, y0s, times, tol)
     ensemble: bool = True       # whether it runs the ensemble case (scipy's Python loop would take minutes)
+    single: bool = True         # whether it runs the one-trajectory cases (a parallel loop is the serial one there)
 
 
 @dataclass
@@ -83,12 +89,7 @@ def _scipy(method: str) -> Callable[[System, np.ndarray, np.ndarray, float], Sol
     def make(system: System, y0s: np.ndarray, times: np.ndarray, tol: float) -> Solve:
         from scipy.integrate import solve_ivp
 
-        rhs, params, dim = system.array_rhs_function, system.param_array, system.dim
-
-        def fun(t: float, x: np.ndarray) -> np.ndarray:
-            out = np.empty(dim)
-            rhs(np.ascontiguousarray(x, dtype=float), float(t), params, out)
-            return out
+        fun = scipy_field(system)
 
         def call() -> np.ndarray:
             solutions = [solve_ivp(fun, (times[0], times[-1]), y0, method=method, rtol=tol, atol=tol, t_eval=times)
@@ -100,12 +101,12 @@ def _scipy(method: str) -> Callable[[System, np.ndarray, np.ndarray, float], Sol
     return make
 
 
-def _numbalsoda(method: str) -> Callable[[System, np.ndarray, np.ndarray, float], Solve]:
+def _numbalsoda(method: str, parallel: bool = False) -> Callable[[System, np.ndarray, np.ndarray, float], Solve]:
     compiled: dict[str, Callable] = {}  # per system: compiled once, whatever the tolerance and grid
 
     def make(system: System, y0s: np.ndarray, times: np.ndarray, tol: float) -> Solve:
         if system.name not in compiled:
-            compiled[system.name] = _numbalsoda_loop(system, method)
+            compiled[system.name] = _numbalsoda_loop(system, method, parallel)
         run, params = compiled[system.name], system.param_array
 
         def call() -> np.ndarray:
@@ -117,8 +118,8 @@ def _numbalsoda(method: str) -> Callable[[System, np.ndarray, np.ndarray, float]
     return make
 
 
-def _numbalsoda_loop(system: System, method: str) -> Callable:
-    """A jitted loop over the starts calling numbalsoda's `method` on a cfunc around our RHS."""
+def _numbalsoda_loop(system: System, method: str, parallel: bool) -> Callable:
+    """A jitted loop over the starts (`prange` if parallel) calling numbalsoda's `method` on a cfunc around our RHS."""
     import numba
     import numbalsoda
 
@@ -131,11 +132,11 @@ def _numbalsoda_loop(system: System, method: str) -> Callable:
     solver = getattr(numbalsoda, method)
     address = field.address
 
-    @numba.njit
+    @numba.njit(parallel=parallel)
     def run(y0s, times, params, tol):
         out = np.empty((y0s.shape[0], times.shape[0], y0s.shape[1]))
         ok = np.empty(y0s.shape[0], dtype=np.bool_)
-        for i in range(y0s.shape[0]):
+        for i in numba.prange(y0s.shape[0]):
             usol, ok[i] = solver(address, y0s[i], times, params, rtol=tol, atol=tol, mxstep=MAX_STEPS)
             out[i] = usol
         return out, ok
@@ -187,9 +188,7 @@ def _jax_field(system: System) -> Callable:
 
     program = system.program
     symbols = {n: sp.Symbol(n, real=True) for n in (*program.states, *program.params, "t")}
-    for name, e in program.auxiliary:
-        symbols[name] = symbolic.to_sympy(e, symbols, f"{system.name}: auxiliary.{name}")
-    rows = [symbolic.to_sympy(e, symbols, f"{system.name}: equations") for e in program.equations]
+    rows = symbolic.program_equations(program, symbols, system.name)
     states = [symbols[s] for s in program.states]
     params = [symbols[p] for p in program.params]
     f = sp.lambdify((symbols["t"], states, params), rows, modules="jax")
@@ -203,6 +202,7 @@ def _jax_field(system: System) -> Callable:
 
 PEERS = (
     Peer("numbalsoda DOP853", "numbalsoda", _numbalsoda("dop853")),
+    Peer("numbalsoda DOP853 prange", "numbalsoda", _numbalsoda("dop853", parallel=True), single=False),
     Peer("numbalsoda LSODA", "numbalsoda", _numbalsoda("lsoda")),
     Peer("diffrax Tsit5", "diffrax", _diffrax("Tsit5")),
     Peer("diffrax Dopri8", "diffrax", _diffrax("Dopri8")),
@@ -213,7 +213,7 @@ CASES = {c.name: c for c in (
     Case("peers-single", "One long trajectory vs integrator peers (Lorenz, LorenzCoupled, HyperRossler)",
          ("Lorenz", "LorenzCoupled", "HyperRossler"), t_end=1000.0, dt_out=0.01, goal=1.2),
     Case("peers-ensemble", "An ensemble of 1,000 starts vs integrator peers (Lorenz, batched)", ("Lorenz",),
-         t_end=20.0, dt_out=0.01, starts=1000, quick_t_end=20.0, quick_starts=100),
+         t_end=20.0, dt_out=0.01, starts=1000, quick_t_end=20.0, quick_starts=100, wall=True),
     Case("peers-nonsmooth", "A non-smooth flow vs integrator peers (MultiChua)", ("MultiChua",),
          t_end=1000.0, dt_out=0.01),
 )}
@@ -231,7 +231,7 @@ def run_case(ctx: Context, case: Case) -> Record:
     t_end = case.quick_t_end if ctx.quick else case.t_end
     n_starts = case.quick_starts if ctx.quick else case.starts
     repeats = 2 if ctx.quick else 3
-    peers = [p for p in PEERS if n_starts == 1 or p.ensemble]
+    peers = [p for p in PEERS if (p.single if n_starts == 1 else p.ensemble)]
     skipped = {p.name: why for p in peers if (why := missing(p))}
     rows, ratios = [], {}
     for name in case.systems:
@@ -248,7 +248,7 @@ def run_case(ctx: Context, case: Case) -> Record:
             try:
                 tuned = _tune(peer, system, y0s, times[:window], reference, ours.error)
                 theirs_solve = peer.make(system, y0s, times, tuned.tol)
-                ours.seconds, tuned.seconds = _alternate(ours_solve, theirs_solve, repeats)
+                ours.seconds, tuned.seconds = _alternate(ours_solve, theirs_solve, repeats, case.wall)
             except Exception as exc:  # a peer that fails on a system is reported, the others still run
                 log.warning("%s on %s failed: %s", peer.name, name, exc)
                 skipped[f"{peer.name} on {name}"] = f"failed: {type(exc).__name__}: {exc}"
@@ -263,7 +263,8 @@ def run_case(ctx: Context, case: Case) -> Record:
 
 def _record(ctx: Context, case: Case, rows: list[dict], ratios: dict, skipped: dict[str, str], t_end: float,
             n_starts: int) -> Record:
-    notes = [CPU_NOTE, f"{', '.join(case.systems)}: t = {t_end:g} recorded every {case.dt_out:g}, "
+    clock = WALL_NOTE if case.wall else CPU_NOTE
+    notes = [clock, f"{', '.join(case.systems)}: t = {t_end:g} recorded every {case.dt_out:g}, "
              f"{n_starts} start(s) on the attractor; best of {2 if ctx.quick else 3} warm runs, ours and the "
              "peer alternately",
              f"accuracy: largest relative error over the first half Lyapunov time against our DOP853 at "
@@ -330,14 +331,15 @@ def _tune(peer: Peer, system: System, y0s: np.ndarray, times: np.ndarray, refere
     return last
 
 
-def _alternate(ours: Solve, theirs: Solve, repeats: int) -> tuple[float, float]:
-    """Best CPU seconds of ours and theirs, timed alternately after one warm-up call each."""
+def _alternate(ours: Solve, theirs: Solve, repeats: int, wall: bool) -> tuple[float, float]:
+    """Best seconds (CPU, or wall if `wall`) of ours and theirs, timed alternately after one warm-up call each."""
     ours()
     theirs()
     best = [math.inf, math.inf]
+    clock = time.perf_counter if wall else time.process_time
     for _ in range(repeats):
         for i, call in enumerate((ours, theirs)):
-            best[i] = min(best[i], timed(call)[1])
+            best[i] = min(best[i], timed(call, clock)[1])
     return best[0], best[1]
 
 

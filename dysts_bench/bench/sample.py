@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,3 +37,15 @@ def registry_flows() -> list[str]:
 def relative_error(y: np.ndarray, reference: np.ndarray) -> float:
     """Largest deviation from the reference, relative to the reference's largest component."""
     return float(np.max(np.abs(y - reference)) / np.max(np.abs(reference)))
+
+
+def scipy_field(system: System) -> Callable[[float, np.ndarray], np.ndarray]:
+    """The system's compiled right-hand side as scipy's `solve_ivp` calls it, fun(t, x) -> dx/dt."""
+    rhs, params, dim = system.array_rhs_function, system.param_array, system.dim
+
+    def fun(t: float, x: np.ndarray) -> np.ndarray:
+        out = np.empty(dim)
+        rhs(np.ascontiguousarray(x, dtype=float), float(t), params, out)
+        return out
+
+    return fun
