@@ -137,8 +137,10 @@ def copy_archive(src: Path, dst: Path) -> Path:
 
 def test_released_configs_validate(monkeypatch):
     monkeypatch.delenv("DYSTS_BENCH_SYSTEMS")  # the released configs name systems of the real registry
-    for name in ("demo", "dysts2021", "lyapunov"):
+    for name in ("demo", "dysts2021", "lyapunov", "pretrain"):
         assert load_config(name).name == name
+    pretrain = load_config("pretrain")
+    assert pretrain.systems == "generated" and pretrain.generated.exclude_parents == ["@core"]
     assert load_config("dysts2021").systems == "all"
     lyap = load_config("lyapunov")
     assert lyap.sampling.unit == "lyapunov_time" and lyap.sampling.points_per_unit == 30

@@ -4,6 +4,7 @@ written as registry entries that pass the conformance check."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -120,3 +121,66 @@ def test_a_corpus_for_zero_shot_evaluation_derives_from_no_evaluated_system(tmp_
         generate_systems(3, 5, tmp_path / "z", invariants=False, progress=False)
     with pytest.raises(DystsBenchError, match="not in the registry: Nope"):
         generate_systems(1, 5, tmp_path / "y", invariants=False, progress=False, exclude_parents=["Nope"])
+
+
+CORPUS = """\
+name: corpus
+seed: 3
+systems: generated
+generated: {{n: 2, seed: 5, exclude_parents: [{excluded}]}}
+sampling: {{unit: period, points_per_unit: 20, period_source: spec}}
+transient: 5
+attractor_length: 10
+splits:
+  train: {{n_ic: 2, length: 200}}
+"""
+
+
+def test_a_config_of_generated_systems_makes_them_beside_its_archive(tmp_path, capsys):
+    """`systems: generated` names a recipe, not systems: `data generate` writes the systems into
+    `<out>.systems/` (a registry folder), then the archive of exactly those; a second run changes nothing."""
+    from dysts_bench.data import load
+    from dysts_bench.data.generate import generated_folder
+    from dysts_bench.data.subsets import load_subset
+    from dysts_bench.generator.systems import leaks
+
+    config = tmp_path / "corpus.yaml"
+    config.write_text(CORPUS.format(excluded='"@core"'))
+    out = tmp_path / "corpus.zarr"
+    assert main(["data", "generate", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    first = capsys.readouterr().out
+    folder = generated_folder(out)
+    names = sorted(p.parent.name for p in folder.glob("*/1.yaml"))
+    assert len(names) == 2 and (folder / "registry.lock").is_file() and leaks(folder, load_subset("core")) == {}
+    archive = load(out)
+    assert sorted(archive) == names and archive[names[0]]["train"].shape[:2] == (2, 200)
+    assert main(["data", "generate", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    assert capsys.readouterr().out.split("(content")[1] == first.split("(content")[1]
+    assert sorted(p.parent.name for p in folder.glob("*/1.yaml")) == names
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (CORPUS.replace("systems: generated\n", "systems: [Lorenz]\n").format(excluded="Lorenz"),
+     "with `systems: generated`, and only then"),
+    (CORPUS.replace("generated: {{n: 2, seed: 5, exclude_parents: [{excluded}]}}\n", "").format(),
+     "with `systems: generated`, and only then"),
+    (CORPUS.format(excluded="Lorenzz"), "field 'generated.exclude_parents[0]': unknown system 'Lorenzz'"),
+])
+def test_a_generated_config_names_its_recipe_and_real_parents(tmp_path, text, message):
+    from dysts_bench.data.config import load_config
+    from dysts_bench.data.errors import DatasetConfigError
+
+    path = tmp_path / "corpus.yaml"
+    path.write_text(text)
+    with pytest.raises(DatasetConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+def test_a_generated_config_is_not_cut_by_listing_systems(tmp_path):
+    from dysts_bench.data.config import load_config
+    from dysts_bench.data.errors import DatasetConfigError
+
+    path = tmp_path / "corpus.yaml"
+    path.write_text(CORPUS.format(excluded="Lorenz"))
+    with pytest.raises(DatasetConfigError, match=re.escape("choose fewer by its `generated.n`")):
+        load_config(path).subset(systems=["Lorenz"])

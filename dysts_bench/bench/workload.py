@@ -48,9 +48,10 @@ def _workload(quick: bool) -> Workload:
         raise NotAvailable(f"dataset generation (dysts_bench.data) is not importable ({exc})") from exc
     from ..system import get_system
 
-    configs = [load_config(name) for name in released_configs()]
+    # The configs of registry systems: a generated corpus would first have to generate its systems.
+    configs = [c for c in map(load_config, released_configs()) if c.generated is None]
     if not configs:
-        raise NotAvailable("no released dataset config under data/configs")
+        raise NotAvailable("no released dataset config of registry systems under data/configs")
 
     config = max(configs, key=lambda c: _values_per_state(c) * len(c.system_names()))
     names = config.system_names()

@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "generate", help="generate an archive from a config",
         description="Integrate every system of a config and write a zarr archive with its manifest. "
                     "Deterministic: the same config gives the same checksums serially or on Dask. "
-                    "Resumable: run the same command again after an interruption.")
+                    "Resumable: run the same command again after an interruption. A config of generated "
+                    "systems (`systems: generated`, e.g. pretrain) first generates them into PATH.systems/.")
     p.add_argument("--config", required=True, metavar="NAME|PATH",
-                   help="a released config (demo, dysts2021, lyapunov) or a YAML file")
+                   help="a released config (demo, dysts2021, lyapunov, pretrain) or a YAML file")
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="the archive to write (a folder)")
     p.add_argument("--systems", type=_names, metavar="A,B", help="only these systems")
     p.add_argument("--splits", type=_names, metavar="A,B", help="only these splits")

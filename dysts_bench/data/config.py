@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import UnknownSystemError
 from ..integrate.tableaus import TABLEAUS
-from ..specs.registry import spec_path
+from ..specs.registry import refresh, spec_path, versions
 from ..system import list_systems
 from .errors import DatasetConfigError
 
@@ -118,6 +118,21 @@ class Split(BaseModel):
         return self
 
 
+class Generated(BaseModel):
+    """New systems made by `dysts-bench systems generate`, given by their recipe: the same recipe makes the same
+    systems, so a corpus of thousands is reproducible without committing their specs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    n: int = Field(ge=1, le=100_000, description="systems accepted by the chaos filter")
+    seed: int = Field(ge=0, lt=2**63)
+    exclude_parents: list[str] = Field(
+        default_factory=list,
+        description="registry systems, or @SUBSET for a committed subset, that no generated system derives from: "
+                    "the systems a model trained on the corpus is scored on zero-shot")
+    scale: float = Field(default=0.1, gt=0, le=1, description="perturbations: each parameter times 1 + scale·N(0, 1)")
+    strength: float = Field(default=0.5, gt=0, le=10, description="skew products: the coupling's relative strength")
+
+
 class DatasetConfig(BaseModel):
     """A dataset: systems, sampling, the attractor initial conditions are drawn from, and the splits."""
 
@@ -125,7 +140,10 @@ class DatasetConfig(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
     description: str = ""
     seed: int = Field(ge=0, lt=2**63)
-    systems: Literal["all"] | list[str] = Field(description="'all' or a list of registry names")
+    systems: Literal["all", "generated"] | list[str] = Field(
+        description="'all', a list of registry names, or 'generated' (new systems, made as `generated` says)")
+    generated: Generated | None = Field(default=None, description="the recipe of the systems, for `systems: "
+                                                                   "generated`")
     sampling: Sampling
     transient: float = Field(ge=0, description="units integrated from the default initial condition "
                                                 "before initial conditions are drawn")
@@ -147,6 +165,12 @@ class DatasetConfig(BaseModel):
             if doubles:
                 raise ValueError(f"systems listed twice: {doubles}")
         return systems
+
+    @model_validator(mode="after")
+    def _recipe_given(self) -> DatasetConfig:
+        if (self.systems == "generated") != (self.generated is not None):
+            raise ValueError("give `generated: {n: ..., seed: ...}` with `systems: generated`, and only then")
+        return self
 
     @field_validator("splits")
     @classmethod
@@ -175,14 +199,23 @@ class DatasetConfig(BaseModel):
         """The sampling density of a split (its own, else the config's)."""
         return self.splits[split].points_per_unit or self.sampling.points_per_unit
 
-    def system_names(self) -> list[str]:
-        """The systems to generate, in order (the whole registry for `all`)."""
+    def system_names(self, generated: Path | None = None) -> list[str]:
+        """The systems to generate, in order: the whole registry for `all`; for `generated`, those in the folder
+        they were generated into."""
+        if self.systems == "generated":
+            if generated is None:
+                raise DatasetConfigError(f"config {self.name!r} has generated systems: give their folder")
+            refresh()  # the folder may have gained systems since it was last listed
+            return sorted(versions(generated))
         return list_systems() if self.systems == "all" else list(self.systems)
 
     def subset(self, systems: list[str] | None = None, splits: list[str] | None = None) -> DatasetConfig:
         """The same config restricted to some systems and/or splits (another config hash)."""
         update: dict = {}
         if systems is not None:
+            if self.systems == "generated":
+                raise DatasetConfigError(f"config {self.name!r} has generated systems: choose fewer by its "
+                                         "`generated.n`, not by listing systems")
             update["systems"] = list(systems)
         if splits is not None:
             unknown = [s for s in splits if s not in self.splits]
@@ -194,7 +227,10 @@ class DatasetConfig(BaseModel):
 
     def content(self) -> dict:
         """The fields that determine the arrays, as plain JSON data."""
-        return self.model_dump(mode="json", exclude=_NOT_HASHED)
+        # `generated` is left out where it is unset, so that configs of registry systems keep the hashes they
+        # had before it existed (the committed manifests and results name them).
+        unset = {"generated"} if self.generated is None else set()
+        return self.model_dump(mode="json", exclude=_NOT_HASHED | unset)
 
     @property
     def hash(self) -> str:
@@ -277,10 +313,13 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 
 def _check_systems(config: DatasetConfig, origin: str) -> None:
-    if config.systems == "all":
-        return
-    for i, name in enumerate(config.systems):
+    if config.generated is not None:
+        field, names = "generated.exclude_parents", config.generated.exclude_parents
+    else:
+        field, names = "systems", [] if config.systems == "all" else config.systems
+    for i, name in enumerate(names):
         try:
-            spec_path(name)
+            if not name.startswith("@"):  # a committed subset's name is checked where it is read
+                spec_path(name)
         except UnknownSystemError as exc:
-            raise DatasetConfigError(f"{origin}: field 'systems[{i}]': {exc}") from None
+            raise DatasetConfigError(f"{origin}: field '{field}[{i}]': {exc}") from None

@@ -15,14 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DystsBenchError
+from ..generator.systems import generate_systems, leaks
 from ..integrate.solve import integrate
 from ..parallel import map_unordered
+from ..specs.registry import spec_path
 from ..system import System, get_system
 from . import store
 from .config import DatasetConfig, load_config
 from .errors import DataError
 from .manifest import build_manifest
 from .simulate import SystemSkipped, simulate, timescale
+from .subsets import system_names
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,10 @@ def generate(config: str | Path | DatasetConfig, out: str | Path, *, systems: Se
     out = Path(out).resolve()
     started = time.perf_counter()
     done = store.prepare(out, config, overwrite=overwrite)
-    names = config.system_names()
-    specs, entries = _load_systems(names)
+    registry = None if config.generated is None else generated_systems(
+        config, out, workers=workers, scheduler=scheduler, progress=progress)
+    names = config.system_names(registry)
+    specs, entries = _load_systems(names, registry)
     done = {n for n in done if n in specs and not _stale(config, out, specs[n])}
     if done:
         log.info("%s: resuming, %d of %d systems already complete", out, len(done), len(names))
@@ -81,12 +86,43 @@ def generate(config: str | Path | DatasetConfig, out: str | Path, *, systems: Se
     return manifest
 
 
-def _load_systems(names: list[str]) -> tuple[dict[str, System], dict[str, dict]]:
-    """The systems to build, and manifest entries for those whose spec does not load."""
+def generated_folder(out: str | Path) -> Path:
+    """Where the generated systems of a config with `systems: generated` go: beside its archive."""
+    out = Path(out).resolve()
+    return out.with_name(out.name + ".systems")
+
+
+def generated_systems(config: DatasetConfig, out: Path, *, workers: int | None = None,
+                      scheduler: str | None = None, progress: bool = True) -> Path:
+    """Generate (or complete) the config's new systems into `generated_folder(out)`, a registry folder; it.
+
+    The recipe's excluded parents are checked again in the written systems' provenance, so a corpus for
+    zero-shot evaluation never holds a system derived from an evaluated one.
+    """
+    recipe, folder = config.generated, generated_folder(out)
+    excluded = system_names(",".join(recipe.exclude_parents))
+    # The invariants sidecars (a Lyapunov spectrum each) are computed only where the sampling reads them.
+    sidecars = config.sampling.unit == "lyapunov_time" or config.sampling.period_source == "invariants"
+    log.info("%s: generating %d systems (seed %d) into %s", config.name, recipe.n, recipe.seed, folder)
+    summary = generate_systems(recipe.n, recipe.seed, folder, scale=recipe.scale, strength=recipe.strength,
+                               invariants=sidecars, workers=workers, scheduler=scheduler, progress=progress,
+                               exclude_parents=excluded)
+    if len(summary.accepted) < recipe.n:
+        raise DataError(f"{folder}: {len(summary.accepted)} of {recipe.n} systems accepted after {summary.draws} "
+                        f"draws; lower `generated.n` in config {config.name!r} or change its seed")
+    if found := leaks(folder, excluded):
+        raise DataError(f"{folder}: systems derived from excluded parents: {found}; delete the folder and generate "
+                        "again")
+    return folder
+
+
+def _load_systems(names: list[str], registry: Path | None = None) -> tuple[dict[str, System], dict[str, dict]]:
+    """The systems to build (from `registry`, a folder of generated systems, if given), and manifest entries for
+    those whose spec does not load."""
     systems, failed = {}, {}
     for name in names:
         try:
-            systems[name] = get_system(name)
+            systems[name] = get_system(name) if registry is None else System.from_file(spec_path(name, root=registry))
         except DystsBenchError as exc:
             failed[name] = {"status": "spec_error", "message": str(exc)}
     return systems, failed
