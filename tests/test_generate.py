@@ -184,3 +184,49 @@ def test_a_generated_config_is_not_cut_by_listing_systems(tmp_path):
     path.write_text(CORPUS.format(excluded="Lorenz"))
     with pytest.raises(DatasetConfigError, match=re.escape("choose fewer by its `generated.n`")):
         load_config(path).subset(systems=["Lorenz"])
+
+
+SCORED = """\
+name: scored
+seed: 4
+systems: [Lorenz, VallisElNino]
+sampling: {unit: period, points_per_unit: 20, period_source: spec}
+transient: 5
+attractor_length: 10
+splits:
+  train: {n_ic: 2, length: 200}
+  test: {n_ic: 2, length: 120, context: 100, horizon: 20}
+"""
+
+
+def test_a_zero_shot_model_fits_on_a_corpus_and_never_on_what_it_is_scored_on(tmp_path):
+    """`evaluate --mode zero-shot --train-data CORPUS`: fitted on the corpus's systems, refused where one derives
+    from a scored system; the results name the corpus and its parents, which `leaderboard check` holds against the
+    scored systems."""
+    from dysts_bench.data.generate import generate
+    from dysts_bench.evaluate.harness import EvaluationError, evaluate
+    from dysts_bench.evaluate.results import save_results
+    from dysts_bench.forecast.registry import load_forecaster
+    from dysts_bench.leaderboard import check_file
+
+    (tmp_path / "corpus.yaml").write_text(CORPUS.format(excluded='"@core"'))
+    (tmp_path / "scored.yaml").write_text(SCORED)
+    corpus = generate(tmp_path / "corpus.yaml", tmp_path / "corpus.zarr", progress=False)
+    generate(tmp_path / "scored.yaml", tmp_path / "scored.zarr", progress=False)
+    parents = sorted({p for e in corpus["systems"].values() for p in e["parents"]})
+    assert parents == ["Lorenz96", "QiChen", "VallisElNino"]   # seed 5's draws: one derives from VallisElNino
+    with pytest.raises(EvaluationError, match=r"derive from systems scored here \(\w+ from VallisElNino\)"):
+        evaluate(load_forecaster("mean"), tmp_path / "scored.zarr", tmp_path / "leak.json", mode="zero-shot",
+                 train_data=tmp_path / "corpus.zarr", progress=False)
+    out = tmp_path / "ok.json"
+    results = evaluate(load_forecaster("last-value"), tmp_path / "scored.zarr", out, mode="zero-shot",
+                       systems=["Lorenz"], train_data=tmp_path / "corpus.zarr", progress=False)
+    assert set(results.systems) == {"Lorenz"} and results.train_systems == sorted(corpus["systems"])
+    assert results.train_data.config == "corpus" and results.train_data.parents == parents
+    assert results.train_data.systems == 2
+    forged = results.model_copy(update={"train_data": results.train_data.model_copy(update={"parents": ["Lorenz"]})})
+    save_results(forged, tmp_path / "forged.json")
+    assert any("train_data.parents" in p for p in check_file(tmp_path / "forged.json")[1])
+    with pytest.raises(EvaluationError, match="--train-data is for --mode zero-shot"):
+        evaluate(load_forecaster("mean"), tmp_path / "scored.zarr", tmp_path / "p.json",
+                 train_data=tmp_path / "corpus.zarr", progress=False)

@@ -38,8 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--systems", help="comma-separated systems to score, or @NAME for a committed subset such as "
                                      "@core (data/subsets/); default: all in the archive")
     p.add_argument("--mode", choices=["per-system", "zero-shot"], default="per-system",
-                   help="per-system: fit on each system; zero-shot: fit once on --train-systems, score the rest")
+                   help="per-system: fit on each system; zero-shot: fit once on --train-systems (or --train-data), "
+                        "score the rest")
     p.add_argument("--train-systems", help="zero-shot: comma-separated systems to fit on")
+    p.add_argument("--train-data", metavar="ARCHIVE",
+                   help="zero-shot: fit on this archive instead (a pretraining corpus, e.g. of `--config pretrain`), "
+                        "all its systems unless --train-systems; none may derive from a scored system")
     p.add_argument("--fit-split", default="train", help="split to fit on (default: train)")
     p.add_argument("--test-split", default="test", help="split to forecast (default: test)")
     p.add_argument("--max-ics", type=_positive(int), help="score only the first N test initial conditions per system")
@@ -105,9 +109,10 @@ def _run(args: argparse.Namespace) -> int:
                    timeout=args.timeout, workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite,
                    progress=not args.quiet, command="dysts-bench " + shlex.join(sys.argv[1:]))
     if args.predictions:
-        if args.forecaster or not args.name or args.param or args.mode != "per-system" or args.train_systems:
+        if (args.forecaster or not args.name or args.param or args.mode != "per-system" or args.train_systems
+                or args.train_data):
             print("error: --predictions scores stored forecasts: give --name NAME, and no FORECASTER, --param, "
-                  "--mode or --train-systems", file=sys.stderr)
+                  "--mode, --train-systems or --train-data", file=sys.stderr)
             return 2
         results = score_predictions(args.predictions, args.data, args.out, name=args.name, **options)
     elif not args.forecaster:
@@ -116,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         forecaster = load_forecaster(args.forecaster, **parse_params(args.param))
         results = evaluate(forecaster, args.data, args.out, mode=args.mode, train_systems=_split(args.train_systems),
-                           fit_split=args.fit_split, source=args.forecaster, **options)
+                           train_data=args.train_data, fit_split=args.fit_split, source=args.forecaster, **options)
     print(summary_table(results))
     print(f"results: {args.out}")
     return 0

@@ -96,6 +96,9 @@ def system_seed(seed: int, name: str) -> np.random.SeedSequence:
 def simulate(config: DatasetConfig, system: System) -> SystemData:
     """Every split of one system, with checksums; a failure is reported in the entry, not raised."""
     entry: dict[str, Any] = {"version": system.version, "spec_hash": system.spec_hash}
+    parents = (system.spec.provenance or {}).get("parents")
+    if parents:  # a generated system: what it derives from, so that a zero-shot evaluation can refuse a leak
+        entry["parents"] = sorted({str(p).split("@")[0] for p in parents})
     try:
         scale = timescale(system, config.sampling)
         arrays = _trajectories(config, system, scale)

@@ -35,9 +35,10 @@ from .results import (
     Record,
     Results,
     SystemSummary,
+    TrainData,
     save_results,
 )
-from .scoring import Job, per_coordinate, read_system, score_system, truth_floors
+from .scoring import Job, per_coordinate, read_split, read_system, score_system, truth_floors
 from .summary import summarize_records
 from .worker import run_with_timeout
 
@@ -56,6 +57,7 @@ def evaluate(
     systems: Sequence[str] | None = None,
     mode: str = "per-system",
     train_systems: Sequence[str] | None = None,
+    train_data: str | Path | None = None,
     fit_split: str = "train",
     test_split: str = "test",
     max_ics: int | None = None,
@@ -71,18 +73,24 @@ def evaluate(
 
     mode "per-system": a clone is fitted on each system's `fit_split`, then forecasts each test
     initial condition from its context. mode "zero-shot": one clone is fitted on the `fit_split` of
-    `train_systems` and scores every other system. mode "predictions": forecasts made elsewhere, replayed
-    from a contexts store by `predictions.Predictions` (see `score_predictions`). `timeout` (seconds per
-    fit or forecast) runs each system in a worker process that is stopped when it overruns.
+    `train_systems` and scores every other system; with `train_data`, another archive (a corpus of generated
+    systems) gives the systems to fit on, all of them by default, none deriving from a scored one. mode
+    "predictions": forecasts made elsewhere, replayed from a contexts store by `predictions.Predictions` (see
+    `score_predictions`). `timeout` (seconds per fit or forecast) runs each system in a worker process that is
+    stopped when it overruns.
     """
     out = Path(out)
     archive = open_archive(data)
     test_attrs = archive.config["splits"].get(test_split) or {}
     context, horizon = test_attrs.get("context"), test_attrs.get("horizon")
     long_term = test_attrs.get("long_term")
-    if fit_split not in archive.splits or test_split not in archive.splits:
-        raise EvaluationError(f"{data}: the archive's splits are {archive.splits}; choose --fit-split and "
-                              f"--test-split among them")
+    train_archive = archive if train_data is None else open_archive(train_data)
+    # The scored archive's fit split is read too: its spread normalizes the forecast error.
+    for role, split, where in (("fit", fit_split, archive), ("fit", fit_split, train_archive),
+                               ("test", test_split, archive)):
+        if split not in where.splits:
+            raise EvaluationError(f"{where.location}: the archive's splits are {where.splits}; choose --{role}-split "
+                                  "among them")
     if not context or not horizon:
         raise EvaluationError(f"{data}: split {test_split!r} has no context/horizon window; choose a split "
                               "that has one (the config's `context` and `horizon`)")
@@ -91,11 +99,14 @@ def evaluate(
     if mode not in ("per-system", "zero-shot", "predictions"):
         raise EvaluationError(f"unknown mode {mode!r}; choose per-system, zero-shot or predictions")
     train: list[str] = []
+    if train_data is not None and mode != "zero-shot":
+        raise EvaluationError("--train-data is for --mode zero-shot (a model fitted once on another archive)")
     if mode == "zero-shot":
-        if not train_systems:
-            raise EvaluationError("zero-shot mode needs --train-systems (the systems to fit on)")
-        train = _choose_systems(archive.systems, train_systems, data)
+        if not train_systems and train_data is None:
+            raise EvaluationError("zero-shot mode needs --train-systems or --train-data (what to fit on)")
+        train = _choose_systems(train_archive.systems, train_systems, train_data or data)
         names = [n for n in names if n not in train]
+        _refuse_derived(train_archive, train, names)
     info = ForecasterInfo(name=name_of(forecaster), version=str(getattr(forecaster, "version", "0")),
                           params=_jsonable(get_params(forecaster)), tags=tags_of(forecaster).as_dict(),
                           source=source)
@@ -110,8 +121,14 @@ def evaluate(
                           manifest_hash=dataset_hash(archive.manifest), path=str(data),
                           splits={"fit": fit_split, "test": test_split}, context=context, horizon=horizon,
                           long_term=long_term)
+    train_info = None if train_data is None else TrainData(
+        config=train_archive.manifest["config_name"], config_hash=train_archive.manifest["config_hash"],
+        manifest_hash=dataset_hash(train_archive.manifest), path=str(train_data), split=fit_split,
+        systems=len(train), parents=sorted({p for n in train for p in train_archive.manifest["systems"][n].get(
+            "parents", [])}))
     header = {"forecaster": info.model_dump(), "dataset": dataset.model_dump(), "mode": mode,
-              "train_systems": list(train), "max_ics": max_ics}
+              "train_systems": list(train), "max_ics": max_ics,
+              **({} if train_info is None else {"train_data": train_info.model_dump()})}
     out.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         done = _resume(out, header, overwrite)
@@ -122,14 +139,14 @@ def evaluate(
                     refit=mode != "zero-shot", long_length=long_term and long_term["length"],
                     long_discard=long_term["discard"] if long_term else 0) for n in todo]
         if mode == "zero-shot" and jobs:
-            forecaster = _fit_global(forecaster, archive.location, train, fit_split, test_split, context, horizon)
+            forecaster = _fit_global(forecaster, train_archive.location, train, fit_split)
         partial = _partial_path(out)
         with partial.open("a") as fh:
             for outcome in _progress(_run(forecaster, jobs, timeout, workers, scheduler), len(jobs), progress):
                 fh.write(json.dumps(outcome) + "\n")
                 fh.flush()
                 done[outcome["system"]] = outcome
-        results = _assemble(info, dataset, mode, train, [done[n] for n in names if n in done], command)
+        results = _assemble(info, dataset, mode, train, [done[n] for n in names if n in done], command, train_info)
         save_results(results, out)
         partial.unlink(missing_ok=True)
     return results
@@ -153,6 +170,18 @@ def _exclusive(out: Path) -> Iterator[None]:
         fh.write(str(os.getpid()))
         fh.flush()
         yield  # the file stays: removing it would let a third run lock a new file while this one holds the old
+
+
+def _refuse_derived(train_archive: Any, train: list[str], scored: list[str]) -> None:
+    """Raise if a training system derives from a scored one (by the parents its manifest entry records)."""
+    held = set(scored)
+    derived = {n: hit for n in train
+               if (hit := sorted(held.intersection(train_archive.manifest["systems"][n].get("parents", []))))}
+    if derived:
+        shown = "; ".join(f"{n} from {', '.join(p)}" for n, p in list(derived.items())[:5])
+        raise EvaluationError(f"{train_archive.location}: {len(derived)} training systems derive from systems "
+                              f"scored here ({shown}): a zero-shot score must not have seen them; generate the "
+                              "corpus with `exclude_parents` covering the scored systems, or score fewer")
 
 
 def _choose_systems(available: list[str], wanted: Sequence[str] | None, data: str | Path) -> list[str]:
@@ -197,14 +226,14 @@ def _parse(line: str) -> dict | None:
         return None
 
 
-def _fit_global(forecaster: Any, location: str, train: list[str], fit_split: str, test_split: str,
-                context: int, horizon: int) -> Any:
+def _fit_global(forecaster: Any, location: str, train: list[str], fit_split: str) -> Any:
     """Zero-shot: one clone fitted on the training systems' series (all at the dt of the first)."""
+    archive = open_archive(location)
     series, dt = [], None
     for name in train:
-        data = read_system(Job(location, name, fit_split, test_split, context, horizon))
-        series += data.train
-        dt = dt or data.dt
+        values, ds = read_split(archive, name, fit_split)
+        series += list(values)
+        dt = dt or float(ds[fit_split].attrs.get("dt", ds.attrs["dt"]))
     log.info("fitting %s on %d series of %d systems", name_of(forecaster), len(series), len(train))
     model = clone(forecaster)
     fitted = model.fit(as_series(series), dt=dt)
@@ -265,7 +294,7 @@ def _progress(outcomes: Iterator[dict], total: int, enabled: bool) -> Iterator[d
 
 
 def _assemble(info: ForecasterInfo, dataset: DatasetInfo, mode: str, train: list[str], outcomes: list[dict],
-              command: str) -> Results:
+              command: str, train_data: TrainData | None = None) -> Results:
     records = [Record.model_validate(r) for o in outcomes for r in o["records"]]
     totals, summary = summarize_records(records)
     systems = {
@@ -278,7 +307,7 @@ def _assemble(info: ForecasterInfo, dataset: DatasetInfo, mode: str, train: list
     }
     return Results(protocol=PROTOCOL, mode=mode, forecaster=info, dataset=dataset, conventions=Conventions(),
                    environment=environment(command), records=records, systems=systems, summary=summary,
-                   train_systems=train)
+                   train_systems=train, train_data=train_data)
 
 
 def environment(command: str = "") -> Environment:

@@ -63,6 +63,18 @@ class DatasetInfo(_Model):
     long_term: dict[str, int] | None = None
 
 
+class TrainData(_Model):
+    """The archive a zero-shot forecaster was fitted on, where it is not the scored one (a pretraining corpus)."""
+
+    config: str
+    config_hash: str
+    manifest_hash: str
+    path: str = ""
+    split: str = "train"
+    systems: int = Field(ge=1)                               # how many of its systems it was fitted on
+    parents: list[str] = Field(default_factory=list)         # the registry systems those derive from
+
+
 class Conventions(_Model):
     """The thresholds and scales behind the numbers (printed beside them on the leaderboard)."""
 
@@ -254,6 +266,7 @@ class Results(_Model):
     systems: dict[str, SystemSummary]
     summary: Summary
     train_systems: list[str] = Field(default_factory=list)   # zero-shot: what it was fitted on
+    train_data: TrainData | None = None   # zero-shot on another archive: which (train_systems are its systems)
 
 
 MAX_RESULTS_BYTES = 512 * 2**20   # far above a full board's file (a few MB); bounds what a check reads

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..data.errors import ChecksumError
-from ..data.load import open_archive
+from ..data.load import Archive, open_archive
 from ..data.manifest import array_sha256
 from ..forecast.protocol import (
     ForecasterError,
@@ -74,20 +74,24 @@ class SystemData:
     version: int | None
 
 
+def read_split(archive: Archive, system: str, split: str) -> tuple[np.ndarray, Any]:
+    """One split of a system as float64 (ic, time, dim), checked against the archive's manifest, and its Dataset."""
+    ds = archive.dataset(system, split)
+    array = np.asarray(ds[split].values, dtype=np.float64)
+    # The arrays scored on are the ones the manifest names: a changed value never gets a score.
+    if array_sha256(array) != archive.manifest["systems"][system]["arrays"].get(split, {}).get("sha256"):
+        raise ChecksumError(f"{archive.location}: {system}/{split} differs from its checksum in the archive's "
+                            f"manifest; download or generate the archive again "
+                            f"(`dysts-bench data verify {archive.location}` lists all)")
+    return array, ds
+
+
 def read_system(job: Job) -> SystemData:
     """Load one system's fit and test splits from the archive."""
     archive = open_archive(job.archive)
-    records = archive.manifest["systems"][job.system]["arrays"]
 
     def values(split: str) -> tuple[np.ndarray, Any]:
-        ds = archive.dataset(job.system, split)
-        array = np.asarray(ds[split].values, dtype=np.float64)
-        # The arrays scored on are the ones the manifest names: a changed value never gets a score.
-        if array_sha256(array) != records.get(split, {}).get("sha256"):
-            raise ChecksumError(f"{job.archive}: {job.system}/{split} differs from its checksum in the archive's "
-                                f"manifest; download or generate the archive again "
-                                f"(`dysts-bench data verify {job.archive}` lists all)")
-        return array, ds
+        return read_split(archive, job.system, split)
 
     train, _ = values(job.fit_split)
     test_values, test = values(job.test_split)

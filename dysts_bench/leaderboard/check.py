@@ -168,6 +168,14 @@ def _record_problems(results: Results) -> list[str]:
         if leaked:
             problems.append(f"train_systems: a zero-shot forecaster was scored on systems it was trained on: "
                             f"{', '.join(leaked)}; score it on held-out systems or use mode per-system")
+        derived = sorted(set(results.train_data.parents if results.train_data else ()) &
+                         {r.system for r in results.records})
+        if derived:
+            problems.append(f"train_data.parents: a zero-shot forecaster was scored on systems its training corpus "
+                            f"derives from: {', '.join(derived)}; generate the corpus with them excluded")
+    elif results.train_data is not None:
+        problems.append("train_data: only a zero-shot result is fitted on another archive; remove it or use mode "
+                        "zero-shot")
     return problems
 
 
