@@ -224,6 +224,13 @@ def test_a_zero_shot_model_fits_on_a_corpus_and_never_on_what_it_is_scored_on(tm
     assert set(results.systems) == {"Lorenz"} and results.train_systems == sorted(corpus["systems"])
     assert results.train_data.config == "corpus" and results.train_data.parents == parents
     assert results.train_data.systems == 2
+    from dysts_bench.leaderboard.build import build_site
+
+    (tmp_path / "board").mkdir()
+    out.rename(tmp_path / "board" / "ok.json")
+    index = build_site(tmp_path / "board", tmp_path / "site", workers=1, progress=False)
+    page = next(p for p in index.parent.rglob("*.html") if "trained on the 2 systems" in p.read_text())
+    assert "<code>corpus</code> corpus" in page.read_text() and "none of them scored here" in page.read_text()
     forged = results.model_copy(update={"train_data": results.train_data.model_copy(update={"parents": ["Lorenz"]})})
     save_results(forged, tmp_path / "forged.json")
     assert any("train_data.parents" in p for p in check_file(tmp_path / "forged.json")[1])
