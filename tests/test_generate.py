@@ -237,3 +237,11 @@ def test_a_zero_shot_model_fits_on_a_corpus_and_never_on_what_it_is_scored_on(tm
     with pytest.raises(EvaluationError, match="--train-data is for --mode zero-shot"):
         evaluate(load_forecaster("mean"), tmp_path / "scored.zarr", tmp_path / "p.json",
                  train_data=tmp_path / "corpus.zarr", progress=False)
+
+
+def test_a_folder_of_another_generator_version_is_not_resumed(tmp_path):
+    """Another version's chaos filter may decide otherwise: its folder is not extended with this one's systems."""
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / LOG_FILE).write_text(json.dumps({"seed": 7, "draw": 0, "accepted": False}) + "\n")
+    with pytest.raises(DystsBenchError, match="generator version 1, whose chaos filter differs"):
+        generate_systems(2, 7, tmp_path / "old", invariants=False, progress=False)

@@ -42,7 +42,7 @@ from .skew import skew_spec
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"   # 2: the chaos filter stops its λ1 estimate once the verdict is clear (see chaos_filter)
 LOG_FILE = "generate.jsonl"
 
 
@@ -180,7 +180,8 @@ def evaluate_draw(seed: int, i: int, scale: float, strength: float, invariants: 
     candidate = draw(list(_pool(exclude)), seed, i, scale, strength)
     verdict = chaos_filter(candidate.system, candidate.period,
                            seed=int(np.random.default_rng([seed, i, 1]).integers(2**31)))
-    record: dict[str, Any] = {"seed": seed, "draw": i, **({"exclude_parents": list(exclude)} if exclude else {}),
+    record: dict[str, Any] = {"generator": GENERATOR_VERSION, "seed": seed, "draw": i,
+                              **({"exclude_parents": list(exclude)} if exclude else {}),
                               "kind": candidate.provenance["kind"],
                               "parents": candidate.provenance["parents"], "name": candidate.name,
                               "accepted": verdict.passed, "reason": verdict.reason, "message": verdict.message,
@@ -229,6 +230,10 @@ def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, 
     if unknown:
         raise DystsBenchError(f"--exclude-parents names systems not in the registry: {', '.join(unknown)}")
     done = _draws(out)
+    if done and done[0].get("generator", "1") != GENERATOR_VERSION:
+        raise DystsBenchError(f"{out} holds systems of generator version {done[0].get('generator', '1')}, whose "
+                              f"chaos filter differs from this one's ({GENERATOR_VERSION}); generate into another "
+                              "folder")
     if done and done[0].get("seed") != seed:
         raise DystsBenchError(f"{out} holds systems generated with seed {done[0].get('seed')}; use that seed to "
                               "resume, or another folder")
