@@ -94,7 +94,7 @@ def generated_folder(out: str | Path) -> Path:
 
 def generated_systems(config: DatasetConfig, out: Path, *, workers: int | None = None,
                       scheduler: str | None = None, progress: bool = True) -> Path:
-    """Generate (or complete) the config's new systems into `generated_folder(out)`, a registry folder; it.
+    """Generate (or complete) the config's new systems into `generated_folder(out)` and return that folder.
 
     The recipe's excluded parents are checked again in the written systems' provenance, so a corpus for
     zero-shot evaluation never holds a system derived from an evaluated one.

@@ -99,6 +99,7 @@ def evaluate(
     if mode not in ("per-system", "zero-shot", "predictions"):
         raise EvaluationError(f"unknown mode {mode!r}; choose per-system, zero-shot or predictions")
     train: list[str] = []
+    parents: dict[str, list[str]] = {}   # a training system -> the registry systems it derives from
     if train_data is not None and mode != "zero-shot":
         raise EvaluationError("--train-data is for --mode zero-shot (a model fitted once on another archive)")
     if mode == "zero-shot":
@@ -106,7 +107,8 @@ def evaluate(
             raise EvaluationError("zero-shot mode needs --train-systems or --train-data (what to fit on)")
         train = _choose_systems(train_archive.systems, train_systems, train_data or data)
         names = [n for n in names if n not in train]
-        _refuse_derived(train_archive, train, names)
+        parents = {n: train_archive.manifest["systems"][n].get("parents", []) for n in train}
+        _refuse_derived(parents, names, train_archive.location)
     info = ForecasterInfo(name=name_of(forecaster), version=str(getattr(forecaster, "version", "0")),
                           params=_jsonable(get_params(forecaster)), tags=tags_of(forecaster).as_dict(),
                           source=source)
@@ -124,8 +126,7 @@ def evaluate(
     train_info = None if train_data is None else TrainData(
         config=train_archive.manifest["config_name"], config_hash=train_archive.manifest["config_hash"],
         manifest_hash=dataset_hash(train_archive.manifest), path=str(train_data), split=fit_split,
-        systems=len(train), parents=sorted({p for n in train for p in train_archive.manifest["systems"][n].get(
-            "parents", [])}))
+        systems=len(train), parents=sorted({p for of in parents.values() for p in of}))
     header = {"forecaster": info.model_dump(), "dataset": dataset.model_dump(), "mode": mode,
               "train_systems": list(train), "max_ics": max_ics,
               **({} if train_info is None else {"train_data": train_info.model_dump()})}
@@ -172,14 +173,13 @@ def _exclusive(out: Path) -> Iterator[None]:
         yield  # the file stays: removing it would let a third run lock a new file while this one holds the old
 
 
-def _refuse_derived(train_archive: Any, train: list[str], scored: list[str]) -> None:
-    """Raise if a training system derives from a scored one (by the parents its manifest entry records)."""
+def _refuse_derived(parents: dict[str, list[str]], scored: list[str], location: str) -> None:
+    """Raise if a training system derives from a scored one (`parents`: as their manifest entries record)."""
     held = set(scored)
-    derived = {n: hit for n in train
-               if (hit := sorted(held.intersection(train_archive.manifest["systems"][n].get("parents", []))))}
+    derived = {n: hit for n, of in parents.items() if (hit := sorted(held.intersection(of)))}
     if derived:
         shown = "; ".join(f"{n} from {', '.join(p)}" for n, p in list(derived.items())[:5])
-        raise EvaluationError(f"{train_archive.location}: {len(derived)} training systems derive from systems "
+        raise EvaluationError(f"{location}: {len(derived)} training systems derive from systems "
                               f"scored here ({shown}): a zero-shot score must not have seen them; generate the "
                               "corpus with `exclude_parents` covering the scored systems, or score fewer")
 
