@@ -140,8 +140,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.write_manifest and (args.config not in released_configs() or args.systems or args.splits):
-        raise DataError("--write-manifest is for a whole released config (demo, dysts2021, lyapunov), without "
-                        "--systems or --splits")
+        raise DataError("--write-manifest is for a whole released config (demo, dysts2021, lyapunov, pretrain), "
+                        "without --systems or --splits")
     if args.splits:
         config = config.subset(splits=args.splits)
     manifest = generate(config, args.out, systems=args.systems, workers=args.workers, scheduler=args.scheduler,
