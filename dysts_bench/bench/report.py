@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_atomic
+from ..machine import cpu_model
 from .record import OK, Record
 
 RESULTS_DIR = Path("benchmarks") / "results"
@@ -21,8 +22,6 @@ _PACKAGES = ("numpy", "scipy", "numba", "llvmlite", "dask", "zarr", "xarray")
 
 def machine() -> dict[str, Any]:
     """The machine and software the figures were measured on."""
-    cpuinfo = _read("/proc/cpuinfo")
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     mem = re.search(r"^MemTotal:\s*(\d+) kB", _read("/proc/meminfo"), re.MULTILINE)
     versions = {}
     for name in _PACKAGES:
@@ -31,7 +30,7 @@ def machine() -> dict[str, Any]:
         except PackageNotFoundError:
             versions[name] = None
     return {
-        "cpu_model": model.group(1).strip() if model else platform.processor() or "unknown",
+        "cpu_model": cpu_model(),
         "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gib": round(int(mem.group(1)) / 2**20, 1) if mem else None,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,

@@ -24,6 +24,7 @@ from ..data.load import open_archive
 from ..data.manifest import dataset_hash, released_differences
 from ..errors import DystsBenchError
 from ..forecast.protocol import ForecasterError, as_series, clone, get_params, name_of, tags_of
+from ..machine import cpu_model
 from ..parallel import map_unordered
 from .predictions import Predictions
 from .results import (
@@ -321,7 +322,7 @@ def environment(command: str = "") -> Environment:
         except PackageNotFoundError:
             continue
     return Environment(package_version=__version__, python=sys.version.split()[0],
-                       platform=platform.platform(), packages=packages,
+                       platform=platform.platform(), cpu=cpu_model(), packages=packages,
                        date=datetime.now(UTC).isoformat(timespec="seconds"), command=command)
 
 

@@ -93,6 +93,7 @@ class Environment(_Model):
     package_version: str
     python: str
     platform: str
+    cpu: str = ""      # the processor's model (absent in files made before it was kept): see machine.py
     packages: dict[str, str] = Field(default_factory=dict)
     date: str
     command: str = ""
