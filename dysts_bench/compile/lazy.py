@@ -22,11 +22,16 @@ def jit_on_first_call(signature: Any, **options: Any) -> Callable[[Callable], Ca
         lock = threading.Lock()
 
         @functools.cache
-        def dispatcher() -> Any:
+        def compiled() -> Any:
             import numba
 
-            with lock:  # two threads must not compile (and write the cache) at once
-                return numba.njit(signature, **options)(fn)
+            return numba.njit(signature, **options)(fn)
+
+        def dispatcher() -> Any:
+            with lock:  # once: threads calling together (a batch in `integrate`) wait for one compilation
+                return compiled()
+
+        dispatcher.cache_info = compiled.cache_info
 
         @functools.wraps(fn)
         def call(*args: Any) -> Any:

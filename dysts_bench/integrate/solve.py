@@ -139,7 +139,7 @@ def _on_threads(rows: Callable[[int, int], None], n: int) -> None:
     threads = max(1, min(n, numba.config.NUMBA_NUM_THREADS))
     bounds = np.linspace(0, n, threads + 1).astype(int)
     others = [_pool().submit(rows, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
-    rows(bounds[0], bounds[1])  # first, here: a first call compiles the kernel while the others wait for it
+    rows(bounds[0], bounds[1])  # (a first compilation happens once: `jit_on_first_call` holds a lock)
     for future in others:
         future.result()
 
