@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DystsBenchError
-from ..generator.systems import generate_systems, leaks
 from ..integrate.solve import integrate
 from ..parallel import map_unordered
 from ..specs.registry import spec_path
@@ -99,6 +98,8 @@ def generated_systems(config: DatasetConfig, out: Path, *, workers: int | None =
     The recipe's excluded parents are checked again in the written systems' provenance, so a corpus for
     zero-shot evaluation never holds a system derived from an evaluated one.
     """
+    from ..generator.systems import generate_systems, leaks  # imports scipy.signal (1.3 s): only recipes need it
+
     recipe, folder = config.generated, generated_folder(out)
     excluded = system_names(",".join(recipe.exclude_parents))
     # The invariants sidecars (a Lyapunov spectrum each) are computed only where the sampling reads them.
