@@ -27,6 +27,16 @@ def test_the_chaos_filter_keeps_chaos_and_says_why_it_rejects():
     assert periodic.reason == "regular" and "0–1 test" in periodic.message
 
 
+def test_the_chaos_filter_rejects_a_candidate_that_crawls(monkeypatch):
+    """A stiff candidate is rejected once it spends the step budget, instead of crawling to millions of steps."""
+    from dysts_bench.generator import chaos_filter as module
+
+    monkeypatch.setattr(module, "MAX_STEPS_PER_PERIOD", 5)
+    lorenz = db.get_system("Lorenz")
+    verdict = chaos_filter(lorenz, lorenz.period, seed=0)
+    assert verdict.reason == "integration" and "5 steps per period (stiff)" in verdict.message
+
+
 def test_the_zero_one_test_and_the_line_share_separate_regular_from_chaotic():
     rng = np.random.default_rng(0)
     t = np.arange(4000) * 0.7
@@ -81,7 +91,8 @@ def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():
 
     assert rename("sin(x) * a + pi", {"x": "x_d", "a": "a_d", "sin": "nope"}) == "sin(x_d) * a_d + pi"
     lorenz, rossler = db.get_system("Lorenz"), db.get_system("Rossler")
-    spec = skew_spec(lorenz, rossler, (lorenz.period, rossler.period), np.random.default_rng(0), 0.5)
+    spec, coupling = skew_spec(lorenz, rossler, (lorenz.period, rossler.period), np.random.default_rng(0), 0.5)
+    assert [f"k_{i}_{j}" for i, j, _ in coupling] == [k for k in spec["parameters"] if k.startswith("k_")]
     assert spec["state"] == ["x_d", "y_d", "z_d", "x_r", "y_r", "z_r"]
     assert any(k.startswith("k_") for k in spec["parameters"])
     ic = [*lorenz.initial_condition, *rossler.initial_condition]
@@ -91,6 +102,25 @@ def test_a_skew_product_drives_the_response_and_leaves_the_driver_alone():
     np.testing.assert_allclose(both[:, :3], alone, rtol=1e-6, atol=1e-6)
     free = db.integrate(rossler, t_end=2.0, dt_out=0.1).y
     assert np.abs(both[-1, 3:] - free[-1]).max() > 1e-3  # the response is driven
+
+
+def test_the_filter_integrates_a_skew_product_through_its_parents_with_the_bits_of_its_spec():
+    """`SkewProduct` calls the parents' compiled right-hand sides (no module compiled per candidate) and gives
+    the bits its written-out spec compiles to."""
+    from dysts_bench.compile.modules import cache_dir
+    from dysts_bench.generator.systems import draw, parent_pool
+
+    pool = list(parent_pool())
+    candidates = [c for c in (draw(pool, 3, i, 0.1, 0.5) for i in range(12)) if c.provenance["kind"] == "skew product"]
+    assert len(candidates) >= 2
+    for candidate in candidates[:2]:
+        before = set(cache_dir().glob("*.py"))
+        fast = db.integrate(candidate.system, t_end=5 * candidate.period, dt_out=candidate.period / 25)
+        assert set(cache_dir().glob("*.py")) == before
+        plain = db.integrate(db.System(candidate.system.spec), t_end=5 * candidate.period,
+                             dt_out=candidate.period / 25)
+        assert fast.status == plain.status
+        np.testing.assert_array_equal(fast.y, plain.y)
 
 
 def test_a_dask_cluster_draws_the_same_systems(tmp_path):

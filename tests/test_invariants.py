@@ -122,6 +122,23 @@ def test_non_smooth_system_uses_nearby_trajectories():
     assert result.exponents.sum() == pytest.approx(result.trace_mean, abs=1e-3)
 
 
+def test_without_the_trace_no_jacobian_is_needed():
+    """trace=False: "auto" takes nearby trajectories on a smooth system and never asks for its Jacobian."""
+    lorenz = db.get_system("Lorenz")
+
+    class NoJacobian(db.System):
+        @property
+        def jacobian_function(self):
+            raise AssertionError("the Jacobian was asked for")
+
+    system = NoJacobian(lorenz.spec)
+    result = lyapunov_spectrum(system, k=1, max_time=300 * lorenz.period, min_blocks=10, trace=False)
+    assert result.method == "nearby" and math.isnan(result.trace_mean)
+    assert result.maximum == pytest.approx(0.906, abs=4 * result.stderr[0] + 0.02)
+    with pytest.raises(db.DystsBenchError, match="needs the Jacobian"):
+        lyapunov_spectrum(system, k=1, method="variational", trace=False)
+
+
 def test_discontinuous_system_integrates_trajectories_separately():
     assert db.get_system("SprottMore").program.functions & {"sign"}
     chua = db.get_system("Chua")  # continuous: both nearby-trajectory methods must agree

@@ -16,7 +16,6 @@ from ..imports import import_from_file
 # What the kernels call, `rhs_ptr(x, t, p, out)`: state, parameters and output as raw float64 pointers
 # (see `runtime.address`); `rhs`, the same function over arrays, is for Python callers.
 RHS_SIGNATURE_TEXT = "void(CPointer(float64), float64, CPointer(float64), CPointer(float64))"
-ARRAY_RHS_SIGNATURE_TEXT = "void(float64[::1], float64, float64[::1], float64[::1])"
 JAC_SIGNATURE_TEXT = "void(float64[::1], float64, float64[::1], float64[:, ::1])"
 _P = types.CPointer(types.float64)
 RHS_TYPE = types.FunctionType(types.void(_P, types.float64, _P, _P))
@@ -42,11 +41,14 @@ def cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def function_source(name: str, signature: str, args: str, body: list[str]) -> str:
-    """Source of one jitted function with an explicit signature and on-disk caching."""
+def function_source(name: str, signature: str | None, args: str, body: list[str]) -> str:
+    """Source of one jitted function with on-disk caching, compiled at import for an explicit signature, else
+    on its first call."""
     # IEEE division (the "numpy" error model): 1/(x - 1) at x = 1 gives inf, which the integrators report as
     # a non-finite state, where numba's default raises ZeroDivisionError out of the whole integration.
-    lines = [f'@numba.njit("{signature}", cache=True, error_model="numpy")', f"def {name}({args}):"]
+    options = 'cache=True, error_model="numpy"'
+    head = f'"{signature}", {options}' if signature else options
+    lines = [f"@numba.njit({head})", f"def {name}({args}):"]
     lines += [f"    {line}" for line in body] or ["    pass"]
     return "\n".join(lines) + "\n"
 

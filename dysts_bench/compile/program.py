@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..errors import DystsBenchError, SpecError
 from . import codegen
 from .expr import CONSTANTS, NONSMOOTH_FUNCTIONS, TIME, Expression, Scope, parse_expression
-from .modules import ARRAY_RHS_SIGNATURE_TEXT, JAC_SIGNATURE_TEXT, RHS_SIGNATURE_TEXT, function_source, load_module
+from .modules import JAC_SIGNATURE_TEXT, RHS_SIGNATURE_TEXT, function_source, load_module
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -66,12 +66,14 @@ class Program:
 
     def rhs_source(self) -> str:
         """Source of the jitted right-hand side `rhs_ptr(x, t, p, out)` over pointers, and `rhs` over arrays."""
+        # `rhs` compiles on its first call: only Python callers use it, and compiling it with the module doubled
+        # the cost of every new right-hand side (a generated skew product's filter never calls it).
         body = self._prologue()
         body += [f"{codegen.local(name)} = {codegen.emit(e)}" for name, e in self.auxiliary]
         body += [f"out[{i}] = {codegen.emit(e)}" for i, e in enumerate(self.equations)]
         wrapper = ["rhs_ptr(_rt.address(x, 0), t, _rt.address(p, 0), _rt.address(out, 0))"]
         return (function_source("rhs_ptr", RHS_SIGNATURE_TEXT, RHS_ARGS, body) + "\n\n"
-                + function_source("rhs", ARRAY_RHS_SIGNATURE_TEXT, RHS_ARGS, wrapper))
+                + function_source("rhs", None, RHS_ARGS, wrapper))
 
     def jacobian_source(self) -> str:
         """Source of the jitted Jacobian `jac(x, t, p, out)`, out of shape (dim, dim)."""

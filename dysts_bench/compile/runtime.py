@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
+
+from .modules import RHS_TYPE
 
 
 @numba.njit(cache=True)
@@ -57,3 +62,42 @@ def address(typingctx, array, offset):
         return builder.gep(data, [args[1]])
 
     return types.CPointer(types.float64)(array, offset), codegen
+
+
+@intrinsic
+def shift(typingctx, pointer, offset):
+    """The float64 pointer `offset` elements past `pointer`."""
+    if not (isinstance(pointer, types.CPointer) and pointer.dtype == types.float64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.gep(args[0], [args[1]])
+
+    return types.CPointer(types.float64)(pointer, offset), codegen
+
+
+@intrinsic
+def call_rhs_at(typingctx, where, x, t, p, out):
+    """Call the right-hand side `rhs_ptr(x, t, p, out)` whose C address is `where` (a float64 holding an integer).
+
+    A generated system built from compiled ones (a skew product) calls them through their addresses, read from
+    its parameter array at run time, so that one function compiled once serves every such system.
+    """
+    pointer = types.CPointer(types.float64)
+    if not (where == types.float64 and x == pointer and t == types.float64 and p == pointer and out == pointer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        doubles = ir.PointerType(ir.DoubleType())
+        function = ir.FunctionType(ir.VoidType(), [doubles, ir.DoubleType(), doubles, doubles])
+        target = builder.inttoptr(builder.fptoui(args[0], ir.IntType(64)), function.as_pointer())
+        builder.call(target, args[1:])
+        return context.get_dummy_value()
+
+    return types.void(where, x, t, p, out), codegen
+
+
+def rhs_address(dispatcher: Any) -> float:
+    """The C address of a compiled `rhs_ptr`, as the float64 `call_rhs_at` takes (exact: addresses are < 2**53)."""
+    result = dispatcher.get_compile_result(RHS_TYPE.signature)
+    return float(result.library.get_pointer_to_function(result.fndesc.llvm_cfunc_wrapper_name))

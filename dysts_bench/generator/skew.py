@@ -9,17 +9,27 @@ Names of the driver get the suffix `_d` and those of the response `_r` (states, 
 values) scaled, as Panda's generator does (Lai, Bao & Gilpin 2025), by the two flows' RMS: K_ij =
 strength · C_ij · rms(f_r,i) / rms(x_d,j), so that the coupling moves the response at `strength` times its
 own typical speed. Each K_ij is a parameter `k_i_j` of the spec.
+
+The chaos filter integrates a candidate as a `SkewProduct`: the same vector field, evaluated by one function
+compiled once (`skew_rhs`) that calls the two parents' compiled right-hand sides through their addresses
+and adds the coupling, in the order the written-out equations add it (so the bits are the spec's own).
+Compiling each candidate's written-out equations cost more than the rest of the filter.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..compile.lazy import jit_on_first_call
+from ..compile.modules import RHS_SIGNATURE_TEXT
+from ..compile.runtime import call_rhs_at, rhs_address, shift
 from ..integrate.solve import integrate
+from ..specs.schema import SystemSpec
 from ..system import System
 
 DENSITY = 0.5
@@ -41,6 +51,7 @@ def rename(text: str, names: Mapping[str, str]) -> str:
     return ast.unparse(Renamer().visit(ast.parse(str(text), mode="eval")))
 
 
+@functools.lru_cache(maxsize=256)  # a parent's, drawn again and again (keyed by the parent object)
 def _rms(system: System, period: float) -> tuple[np.ndarray, np.ndarray]:
     """The RMS of each state and of each component of the vector field along the attractor."""
     y = integrate(system, t_end=RMS_PERIODS * period, dt_out=period / 20, transient=RMS_PERIODS * period).y
@@ -48,9 +59,49 @@ def _rms(system: System, period: float) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(np.mean(y**2, axis=0)), np.sqrt(np.mean(f**2, axis=0))
 
 
+# The parameter array of a `SkewProduct`: [driver's address, response's address, driver's dimension, its number
+# of parameters, number of coupling terms n, then n (i, j, K_ij) triples, the driver's and the response's
+# parameters]. Addresses and counts are integers, exact in float64.
+_HEAD = 5
+
+
+@jit_on_first_call(RHS_SIGNATURE_TEXT, cache=True, error_model="numpy")
+def skew_rhs(x, t, p, out):
+    """The vector field of the skew product whose parameter array is p (layout above)."""
+    n_driver, n_driver_params, n_terms = int(p[2]), int(p[3]), int(p[4])
+    params = _HEAD + 3 * n_terms
+    call_rhs_at(p[0], x, t, shift(p, params), out)
+    call_rhs_at(p[1], shift(x, n_driver), t, shift(p, params + n_driver_params), shift(out, n_driver))
+    for m in range(n_terms):  # response state i += K_ij · driver state j, i then j ascending as in the spec
+        i, j = int(p[_HEAD + 3 * m]), int(p[_HEAD + 3 * m + 1])
+        out[n_driver + i] += p[_HEAD + 3 * m + 2] * x[j]
+
+
+class SkewProduct(System):
+    """A skew product's spec, integrated through its parents' compiled right-hand sides (nothing compiles)."""
+
+    def __init__(self, spec: SystemSpec, driver: System, response: System, coupling: list[tuple[int, int, float]]):
+        super().__init__(spec)
+        head = [rhs_address(driver.rhs_function), rhs_address(response.rhs_function), driver.dim,
+                len(driver.params), len(coupling)]
+        self._packed = np.array([*head, *(v for term in coupling for v in term), *driver.param_array,
+                                 *response.param_array], dtype=float)
+
+    @property
+    def rhs_function(self) -> Any:
+        """The compiled `skew_rhs`, the same function for every skew product."""
+        return skew_rhs.dispatcher()
+
+    @property
+    def param_array(self) -> np.ndarray:
+        """The parameter array `skew_rhs` reads (a copy)."""
+        return self._packed.copy()
+
+
 def skew_spec(driver: System, response: System, periods: tuple[float, float], rng: np.random.Generator,
-              strength: float) -> dict[str, Any]:
-    """The spec (as a dict, without its name and initial condition) of the driver coupled into the response."""
+              strength: float) -> tuple[dict[str, Any], list[tuple[int, int, float]]]:
+    """The spec (as a dict, without its name and initial condition) of the driver coupled into the response,
+    and its coupling terms (i, j, K_ij) in the order the equations add them."""
     sd, sr = driver.spec, response.spec
     ren_d = {n: f"{n}_d" for n in (*sd.state, *sd.parameters, *sd.auxiliary)}
     ren_r = {n: f"{n}_r" for n in (*sr.state, *sr.parameters, *sr.auxiliary)}
@@ -60,8 +111,9 @@ def skew_spec(driver: System, response: System, periods: tuple[float, float], rn
     weights = np.where(mask, rng.standard_normal(mask.shape), 0.0)
     x_d, _ = _rms(driver, periods[0])
     _, f_r = _rms(response, periods[1])
-    coupling = {f"k_{i}_{j}": float(strength * weights[i, j] * f_r[i] / max(x_d[j], 1e-12))
-                for i, j in zip(*np.nonzero(mask), strict=True)}
+    coupling_terms = [(int(i), int(j), float(strength * weights[i, j] * f_r[i] / max(x_d[j], 1e-12)))
+                      for i, j in zip(*np.nonzero(mask), strict=True)]
+    coupling = {f"k_{i}_{j}": k for i, j, k in coupling_terms}
     equations = {ren_d[s]: rename(e, ren_d) for s, e in sd.equations.items()}
     for i, (s, e) in enumerate(sr.equations.items()):
         terms = [f"k_{i}_{j} * {ren_d[sd.state[j]]}" for j in range(len(sd.state)) if mask[i, j]]
@@ -81,4 +133,4 @@ def skew_spec(driver: System, response: System, periods: tuple[float, float], rn
         "period": max(periods),
         "references": [r.model_dump(exclude_none=True) for r in (*sd.references, *sr.references)],
         "tags": ["generated", "skew product"],
-    }
+    }, coupling_terms

@@ -38,11 +38,12 @@ from ..specs.registry import write_lock
 from ..specs.schema import SystemSpec
 from ..system import System, get_system, list_systems
 from .chaos_filter import REASONS, chaos_filter
-from .skew import skew_spec
+from .skew import SkewProduct, skew_spec
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "2"   # 2: the chaos filter stops its λ1 estimate once the verdict is clear (see chaos_filter)
+# 2: the chaos filter stops its λ1 estimate once the verdict is clear; 3: λ1 from nearby trajectories (chaos_filter)
+GENERATOR_VERSION = "3"
 LOG_FILE = "generate.jsonl"
 
 
@@ -107,11 +108,12 @@ def draw(pool: list[Parent], seed: int, i: int, scale: float, strength: float) -
         return Candidate(name, spec, first.system.with_params(**params), first.period,
                          {**common, "kind": "perturbation", "parents": [_tag(first.system)], "scale": scale})
     second = pool[int(rng.choice([k for k in range(len(pool)) if pool[k] is not first]))]
-    spec = skew_spec(first.system, second.system, (first.period, second.period), rng, strength)
+    spec, coupling = skew_spec(first.system, second.system, (first.period, second.period), rng, strength)
     name = candidate_name(f"{first.system.name}{second.system.name}S",
                           [_tag(first.system), _tag(second.system), sorted(spec["parameters"].items())])
     initial = [*first.system.spec.initial_condition, *second.system.spec.initial_condition]
-    system = System(SystemSpec.model_validate({**spec, "name": name, "initial_condition": initial}))
+    system = SkewProduct(SystemSpec.model_validate({**spec, "name": name, "initial_condition": initial}),
+                         first.system, second.system, coupling)
     return Candidate(name, spec, system, spec["period"],
                      {**common, "kind": "skew product", "parents": [_tag(first.system), _tag(second.system)],
                       "strength": strength})
@@ -154,9 +156,13 @@ class Summary:
 
 
 @functools.lru_cache(maxsize=4)
-def _pool(exclude: tuple[str, ...] = ()) -> tuple[Parent, ...]:
-    """The parents but those named in `exclude`, loaded once per process (each Dask worker builds its own)."""
-    return tuple(p for p in parents() if p.system.name not in exclude)
+def parent_pool(exclude: tuple[str, ...] = ()) -> tuple[Parent, ...]:
+    """The parents but those named in `exclude`, each with its right-hand side compiled, loaded once per process
+    (each Dask worker builds its own; a few seconds, once)."""
+    pool = tuple(p for p in parents() if p.system.name not in exclude)
+    for parent in pool:
+        parent.system.rhs_function  # noqa: B018 (loads or compiles it now, not inside the first draws)
+    return pool
 
 
 def leaks(folder: str | Path, systems: Iterable[str]) -> dict[str, list[str]]:
@@ -177,7 +183,7 @@ def leaks(folder: str | Path, systems: Iterable[str]) -> dict[str, list[str]]:
 def evaluate_draw(seed: int, i: int, scale: float, strength: float, invariants: bool,
                   exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """Draw i's record; an accepted one also carries its spec text (`spec`) and sidecar (`sidecar`)."""
-    candidate = draw(list(_pool(exclude)), seed, i, scale, strength)
+    candidate = draw(list(parent_pool(exclude)), seed, i, scale, strength)
     verdict = chaos_filter(candidate.system, candidate.period,
                            seed=int(np.random.default_rng([seed, i, 1]).integers(2**31)))
     record: dict[str, Any] = {"generator": GENERATOR_VERSION, "seed": seed, "draw": i,
@@ -241,7 +247,7 @@ def generate_systems(n: int, seed: int, out: str | Path, *, scale: float = 0.1, 
         raise DystsBenchError(f"{out} holds systems generated with other excluded parents "
                               f"({', '.join(done[0].get('exclude_parents', ())) or 'none'}); use the same "
                               "--exclude-parents to resume, or another folder")
-    if not _pool(exclude):
+    if not parent_pool(exclude):
         raise DystsBenchError("no registry system can be a parent (an autonomous chaotic ODE with invariants)")
     max_draws = max_draws or 50 * n
     accepted = [d["name"] for d in done if d["accepted"]]

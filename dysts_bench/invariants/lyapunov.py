@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,7 @@ def lyapunov_spectrum(
     y0: np.ndarray | None = None,
     seed: int = 0,
     period: float | None = None,
+    trace: bool = True,
 ) -> LyapunovResult:
     """The k largest Lyapunov exponents (all by default), run until each standard error is small enough.
 
@@ -87,10 +89,12 @@ def lyapunov_spectrum(
     transient of 100 periods, blocks of 2 periods, the first 10 periods discarded while the tangent
     vectors align; `period` overrides the spec's hint. `tol` is the integrator's rtol = atol; `h` fixes
     its step instead. `d0` is the relative separation of nearby trajectories (1e-8 for "nearby" and
-    "delay", SEPARATE_D0 for "separate").
+    "delay", SEPARATE_D0 for "separate"). `trace=False` leaves the time average of tr J out (NaN) and
+    never compiles the system's Jacobian ("auto" then takes "nearby" where it would take "variational"): what
+    a generated system's chaos filter needs.
     """
     period = float(period or system.timescale)
-    method = _choose_method(system, method)
+    method = _choose_method(system, method, trace)
     transient = 100 * period if transient is None else float(transient)
     block_time = 2 * period if block_time is None else float(block_time)
     max_time = 20_000 * period if max_time is None else float(max_time)
@@ -126,19 +130,24 @@ def lyapunov_spectrum(
     d0 = (1e-8 if d0 is None else d0) * scale
     if method == "nearby":
         settings["d0"] = d0
+    if not trace and method == "variational":
+        raise DystsBenchError(f"{system.name}: the variational method needs the Jacobian; trace=False takes "
+                              "method='nearby'")
     y = np.concatenate([x0, basis.ravel(), [0.0]])
-    run = _Run(system, tableau, y, k, method, d0, tol, h, transient)
-    return converge(run, system.name, method, settings, rtol=rtol, atol=atol, block_time=block_time,
-                    min_blocks=min_blocks, max_time=max_time, max_steps=max_steps)
+    jacobian = system.jacobian_function if trace else tangent_kernel.zero_jacobian.dispatcher()
+    run = _Run(system, jacobian, tableau, y, k, method, d0, tol, h, transient)
+    result = converge(run, system.name, method, settings, rtol=rtol, atol=atol, block_time=block_time,
+                      min_blocks=min_blocks, max_time=max_time, max_steps=max_steps)
+    return result if trace else dataclasses.replace(result, trace_mean=math.nan, trace_stderr=math.nan)
 
 
-def _choose_method(system: System, method: str) -> str:
+def _choose_method(system: System, method: str, trace: bool) -> str:
     if method == "auto":
         if system.delay_lags:
             return "delay"
         if system.program.functions & JUMP_FUNCTIONS:
             return "separate"
-        return "nearby" if system.non_smooth else "variational"
+        return "nearby" if system.non_smooth or not trace else "variational"
     if method not in METHODS:
         raise DystsBenchError(f"unknown Lyapunov method {method!r}; choose 'auto' or one of {sorted(METHODS)}")
     if (method == "delay") != bool(system.delay_lags):
@@ -158,9 +167,9 @@ def _settled_state(system: System, y0: np.ndarray | None, transient: float, tol:
 class _Run:
     """The state of one tangent integration, advanced block by block through the compiled kernel."""
 
-    def __init__(self, system: System, tableau: Any, y: np.ndarray, k: int, method: str, d0: float,
-                 tol: float, h: float | None, t: float):
-        self.system, self.tableau, self.y, self.k = system, tableau, y, k
+    def __init__(self, system: System, jacobian: Any, tableau: Any, y: np.ndarray, k: int, method: str,
+                 d0: float, tol: float, h: float | None, t: float):
+        self.system, self.jacobian, self.tableau, self.y, self.k = system, jacobian, tableau, y, k
         self.mode = tangent_kernel.VARIATIONAL if method == "variational" else tangent_kernel.NEARBY_TRAJECTORIES
         self.d0, self.tol, self.h = d0, tol, h
         # A small first step; the controller grows it by up to tenfold a step.
@@ -182,7 +191,7 @@ class _Run:
         info = np.zeros(4, dtype=np.int64)
         n_control = dim + dim * self.k
         tangent_kernel.advance(
-            self.system.rhs_function, self.system.jacobian_function, self.system.param_array,
+            self.system.rhs_function, self.jacobian, self.system.param_array,
             self.y, self.k, self.clock, self.mode, self.d0, n_control, float(self.h or 0.0),
             self.tol, self.tol, int(max(max_steps, 0)), tab.a, tab.b, tab.c,
             _EMPTY if tab.error is None else tab.error, _EMPTY if tab.error2 is None else tab.error2,

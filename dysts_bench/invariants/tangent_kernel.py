@@ -20,7 +20,7 @@ import numpy as np
 from numba import types
 
 from ..compile.lazy import jit_on_first_call
-from ..compile.modules import JAC_TYPE, RHS_TYPE
+from ..compile.modules import JAC_SIGNATURE_TEXT, JAC_TYPE, RHS_TYPE
 from ..compile.runtime import address
 from ..integrate.blocks import (
     EPS,
@@ -107,6 +107,12 @@ def _close_block(block_logs, block_trace, logs, y, block):
         logs[j] = 0.0
     block_trace[block] = y[m - 1]
     y[m - 1] = 0.0
+
+
+@jit_on_first_call(JAC_SIGNATURE_TEXT, cache=True)
+def zero_jacobian(x, t, p, out):
+    """A Jacobian of zeros, for nearby trajectories without tr J: a new system then compiles no Jacobian."""
+    out[:, :] = 0.0
 
 
 @jit_on_first_call(TANGENT_SIGNATURE, cache=True, error_model="numpy")
