@@ -137,10 +137,14 @@ def copy_archive(src: Path, dst: Path) -> Path:
 
 def test_released_configs_validate(monkeypatch):
     monkeypatch.delenv("DYSTS_BENCH_SYSTEMS")  # the released configs name systems of the real registry
-    for name in ("demo", "dysts2021", "lyapunov", "pretrain"):
+    for name in ("demo", "dysts2021", "lyapunov", "pretrain", "pretrain-100"):
         assert load_config(name).name == name
-    pretrain = load_config("pretrain")
+    pretrain, small = load_config("pretrain"), load_config("pretrain-100")
     assert pretrain.systems == "generated" and pretrain.generated.exclude_parents == ["@core"]
+    # The small corpus is the large one's recipe cut at 100 systems: its systems are the large one's first.
+    assert small.generated.model_dump() == {**pretrain.generated.model_dump(), "n": 100}
+    assert small.model_dump(exclude={"name", "description", "generated"}) == pretrain.model_dump(
+        exclude={"name", "description", "generated"})
     assert load_config("dysts2021").systems == "all"
     lyap = load_config("lyapunov")
     assert lyap.sampling.unit == "lyapunov_time" and lyap.sampling.points_per_unit == 30

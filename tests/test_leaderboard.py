@@ -440,3 +440,29 @@ def test_site_links_only_web_addresses_even_from_a_spec_that_bypassed_the_schema
                        "https://doi.org/10.1175/1520-0469(1963)020%3C0130:DNF%3E2.0.CO;2", "https://example.org/lorenz"]
     assert "<script>alert" not in html and "javascript:alert(1)" in html    # shown as text, not linked
     assert "<code>javascript:alert(9)</code>" in (tmp_path / "site/forecasters/hostile.html").read_text()
+
+
+def test_zero_shot_scaling_plots_each_corpus_size_beside_a_per_system_reference(tmp_path, capsys):
+    """A zero-shot result is named with its corpus, and `leaderboard scaling` plots median VPT against the
+    number of systems it was fitted on, with a per-system forecaster as a reference line."""
+    from dysts_bench.evaluate.results import TrainData
+
+    manifest = "a" * 64
+    folder = tmp_path / "results"
+    save_results(make_results("transformer", 3.0, manifest, seed=0), folder / "transformer.json")
+    for k, (n, skill) in enumerate([(100, 1.0), (1000, 2.0)]):
+        zero = make_results("transformer-global", skill, manifest, seed=k + 1, mode="zero-shot")
+        zero.train_data = TrainData(config=f"pretrain-{n}", config_hash="c" * 64, manifest_hash="d" * 64,
+                                    systems=n, parents=["Chen"])
+        assert zero.label == f"transformer-global (pretrain-{n})"
+        save_results(zero, folder / f"global-{n}.json")
+    out = tmp_path / "scaling.svg"
+    assert main(["leaderboard", "scaling", "--results", str(folder), "--systems", ",".join(SYSTEMS),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| `transformer-global (pretrain-100)` | 100 | 3 |" in printed
+    assert "| `transformer-global (pretrain-1000)` | 1,000 | 3 |" in printed and "no reference line" not in printed
+    svg = out.read_text()
+    assert "transformer-global, generated systems" in svg and "transformer (per system)" in svg
+    assert main(["leaderboard", "scaling", "--results", str(tmp_path / "none"), "--systems", "Lorenz",
+                 "--out", str(out)]) == 1

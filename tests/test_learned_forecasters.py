@@ -138,6 +138,23 @@ def test_global_transformer_forecasts_unseen_dimensions():
     assert model.predict(context[:3], 5).shape == (5, 4)
 
 
+def test_global_transformer_presets_set_the_budget_and_arguments_override_them():
+    cpu = transformer.GlobalPatchTransformer(preset="cpu")
+    assert cpu.n_steps == transformer.PRESETS["cpu"]["n_steps"] and cpu.get_params()["preset"] == "cpu"
+    assert transformer.GlobalPatchTransformer(preset="cpu", n_steps=7).n_steps == 7
+    assert transformer.GlobalPatchTransformer().n_steps == PatchTransformer().n_steps
+    again = transformer.GlobalPatchTransformer(**transformer.GlobalPatchTransformer(preset="gpu").get_params())
+    assert again.get_params() == transformer.GlobalPatchTransformer(preset="gpu").get_params()
+    with pytest.raises(ForecasterError, match="unknown preset 'huge'"):
+        transformer.GlobalPatchTransformer(preset="huge")
+    # The GPU preset's network runs here too (two updates on short windows).
+    cases = check_cases()
+    small = transformer.GlobalPatchTransformer(preset="gpu", n_steps=2, batch_size=4, context_length=64,
+                                               progress=False)
+    small.fit(as_series(cases[0].train), dt=cases[0].dt)
+    assert small.predict(as_context(cases[0].context), 16).shape == (16, cases[0].context.shape[1])
+
+
 def test_transformer_is_equivariant_to_permuting_coordinates():
     train, context, dt = _lorenz_case()
     model = PatchTransformer.quick(progress=False).fit(train, dt=dt)

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "Resumable: run the same command again after an interruption. A config of generated "
                     "systems (`systems: generated`, e.g. pretrain) first generates them into PATH.systems/.")
     p.add_argument("--config", required=True, metavar="NAME|PATH",
-                   help="a released config (demo, dysts2021, lyapunov, pretrain) or a YAML file")
+                   help="a released config (a name in data/configs: demo, dysts2021, lyapunov, pretrain, ...) or a "
+                        "YAML file")
     p.add_argument("--out", required=True, type=Path, metavar="PATH", help="the archive to write (a folder)")
     p.add_argument("--systems", type=_names, metavar="A,B", help="only these systems")
     p.add_argument("--splits", type=_names, metavar="A,B", help="only these splits")
@@ -140,7 +141,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.write_manifest and (args.config not in released_configs() or args.systems or args.splits):
-        raise DataError("--write-manifest is for a whole released config (demo, dysts2021, lyapunov, pretrain), "
+        raise DataError(f"--write-manifest is for a whole released config ({', '.join(released_configs())}), "
                         "without --systems or --splits")
     if args.splits:
         config = config.subset(splits=args.splits)

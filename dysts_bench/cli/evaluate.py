@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
 def summary_table(results) -> str:
     """A plain-text table of the per-system medians and the overall summary."""
     c = results.conventions
-    head = (f"{results.forecaster.name} on {results.dataset.config} ({results.mode}); VPT: first time the "
+    head = (f"{results.label} on {results.dataset.config} ({results.mode}); VPT: first time the "
             f"normalized error exceeds eps={c.vpt_epsilon}, in {c.vpt_unit}; sMAPE on the {c.smape_scale} scale")
     cols = ["vpt", "vpt_smape30", "d_stsp", "d_h", "smape"]
     lines = [head, f"{'system':<24}{'ok':>6}" + "".join(f"{k:>13}" for k in cols)]

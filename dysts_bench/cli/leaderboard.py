@@ -65,6 +65,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "[--systems ...] --> ... <!-- end leaderboard table --> (docs/forecasters.md)")
     p.set_defaults(func=_table)
 
+    p = verbs.add_parser("scaling", help="plot zero-shot forecasters against the number of systems fitted on",
+                         description="Summarize every zero-shot results file over the systems given (default "
+                                     "@core) and plot its median VPT against the number of systems it was fitted "
+                                     "on (a pretraining corpus's, or --train-systems'), beside per-system "
+                                     "references; prints the table. The figure in docs/forecasters.md is made "
+                                     "by it.")
+    p.add_argument("--results", type=Path, default=Path("leaderboard/results"),
+                   help="folder of results files (*.json); default leaderboard/results")
+    p.add_argument("--systems", default="@core", help="systems to summarize over; default @core")
+    p.add_argument("--reference", default="transformer",
+                   help="comma-separated per-system forecasters drawn as lines where they cover the same systems; "
+                        "default transformer")
+    p.add_argument("--out", type=Path, default=Path("docs/figures/zero-shot-scaling.svg"),
+                   help="the figure (.svg or .png); default docs/figures/zero-shot-scaling.svg")
+    p.set_defaults(func=_scaling)
+
 
 def _build(args: argparse.Namespace) -> int:
     from ..leaderboard.build import build_site
@@ -108,6 +124,38 @@ def _table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scaling(args: argparse.Namespace) -> int:
+    from ..data.subsets import system_names
+    from ..leaderboard.compare import compare, scaling_markdown
+    from ..leaderboard.figures import zero_shot_scaling_figure
+
+    systems = system_names(args.systems)
+    try:
+        rows, _ = compare(sorted(args.results.glob("*.json")), systems)
+    except ResultsError as exc:
+        print(printable(f"error: {exc}"), file=sys.stderr)
+        return 1
+    zero_shot = [r for r in rows if r.trained_on and r.medians["vpt"] is not None]
+    if not zero_shot:
+        print(f"error: no zero-shot results file in {args.results} covers any of {args.systems}", file=sys.stderr)
+        return 1
+    # Only a per-system reference scored on every system of the set is drawn: on fewer it is another median.
+    wanted = set(args.reference.split(","))
+    references = {r.forecaster: r.medians["vpt"] for r in rows if r.mode == "per-system" and r.forecaster in wanted
+                  and r.covered == len(systems) and r.medians["vpt"] is not None}
+    # A row's label names the corpus it was pretrained on ("name (pretrain-100)"); one line per kind of data.
+    points = [(f"{r.forecaster.split(' (')[0]}, {'generated' if ' (' in r.forecaster else 'catalogue'} systems",
+               r.trained_on, r.medians["vpt"], r.vpt_interval) for r in zero_shot]
+    scored = f"the {args.systems[1:]} subset" if args.systems.startswith("@") else f"{len(systems)} systems"
+    path = zero_shot_scaling_figure(points, references, args.out, systems=scored)
+    print(scaling_markdown(zero_shot))
+    missing = sorted(wanted - set(references))
+    if missing:
+        print(f"(no reference line for {', '.join(missing)}: not scored per system on all {len(systems)} systems)")
+    print(f"wrote {path}")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     from ..leaderboard.check import check_file
 
@@ -126,7 +174,7 @@ def _check(args: argparse.Namespace) -> int:
             for p in problems:
                 print(printable(f"  - {p}"), file=sys.stderr)
         else:
-            print(printable(f"ok   {path}: {results.forecaster.name} on {results.dataset.config}, "
+            print(printable(f"ok   {path}: {results.label} on {results.dataset.config}, "
                             f"{results.summary.n_systems} systems, {len(results.records)} forecasts"))
     return 1 if failed else 0
 

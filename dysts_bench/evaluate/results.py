@@ -269,6 +269,12 @@ class Results(_Model):
     train_systems: list[str] = Field(default_factory=list)   # zero-shot: what it was fitted on
     train_data: TrainData | None = None   # zero-shot on another archive: which (train_systems are its systems)
 
+    @property
+    def label(self) -> str:
+        """The forecaster as tables name it: with the corpus it was pretrained on, if any (one model, several
+        corpora, several rows)."""
+        return f"{self.forecaster.name} ({self.train_data.config})" if self.train_data else self.forecaster.name
+
 
 MAX_RESULTS_BYTES = 512 * 2**20   # far above a full board's file (a few MB); bounds what a check reads
 

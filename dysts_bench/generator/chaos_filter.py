@@ -14,7 +14,9 @@ The tests, in order (the first that fails is the reason recorded):
   c ∈ (π/5, 4π/5), or the Welch power spectrum is a line spectrum: its strongest `LINE_BINS` share of
   frequency bins holds at least `MAX_LINE_SHARE` of the power (a limit cycle or a torus puts nearly all of
   it in a few lines and their harmonics: Lorenz-63 0.28, chaotic Rössler 0.94, periodic Rössler 0.99);
-- `lyapunov`: λ1 ≤ max(3 × its standard error, `LAMBDA_TOL` / period) (or the estimator failed), λ1 estimated
+- `lyapunov`: λ1 ≤ max(3 × its standard error, `CHAOS_PER_PERIOD` / period) (or the estimator failed): the
+  registry's own floor for "chaotic" (`invariants.lyapunov.chaos_class`), so that an accepted system's sidecar
+  calls it chaotic and a dataset samples it by its Lyapunov time; λ1 estimated
   only until that verdict is clear (the invariants sidecar of an accepted system measures it to 1%), from
   nearby trajectories: the candidate's Jacobian, whose derivation and compilation cost more than the rest of
   the filter, is never built.
@@ -31,7 +33,7 @@ from scipy import signal
 
 from ..errors import DystsBenchError
 from ..integrate.solve import integrate
-from ..invariants.lyapunov import lyapunov_spectrum
+from ..invariants.lyapunov import CHAOS_PER_PERIOD, lyapunov_spectrum
 from ..system import System
 
 MAX_ABS = 1e6
@@ -41,7 +43,6 @@ MIN_K = 0.5
 N_FREQUENCIES = 100
 LINE_BINS = 0.03
 MAX_LINE_SHARE = 0.98
-LAMBDA_TOL = 0.01   # per period: λ1 · period must exceed this
 LYAPUNOV_RTOL = 0.25     # λ1's standard error relative to |λ1| at which its estimate stops
 LYAPUNOV_TRANSIENT = 5   # periods
 POINTS_PER_PERIOD = 25
@@ -126,15 +127,15 @@ def chaos_filter(system: System, period: float, seed: int) -> Verdict:
                        f"{LINE_BINS:.0%} of the spectrum (need < {MAX_LINE_SHARE})", measured)
     try:
         # Run only until the verdict is clear: a standard error of at most a quarter of |λ1| settles
-        # "λ1 > 3 stderr", one of a third of the tolerance settles "λ1 > LAMBDA_TOL / period". The start is on
+        # "λ1 > 3 stderr", one of a third of the floor settles "λ1 > CHAOS_PER_PERIOD / period". The start is on
         # the attractor already (the recorded window's end), so the transient only aligns the tangent vector.
         result = lyapunov_spectrum(system, k=1, y0=y[-1], period=period, seed=seed,
                                    transient=LYAPUNOV_TRANSIENT * period, rtol=LYAPUNOV_RTOL,
-                                   atol=LAMBDA_TOL / (3 * period), trace=False)
+                                   atol=CHAOS_PER_PERIOD / (3 * period), trace=False)
     except DystsBenchError as exc:
         return Verdict(False, "lyapunov", f"the Lyapunov estimator failed: {exc}", measured)
     lam, err = float(result.exponents[0]), float(result.stderr[0])
     measured.update({"lyapunov_max": lam, "lyapunov_stderr": err})
-    if not lam > max(3 * err, LAMBDA_TOL / period):
+    if not lam > max(3 * err, CHAOS_PER_PERIOD / period):
         return Verdict(False, "lyapunov", f"λ1 = {lam:.3g} ± {err:.2g} is not clearly positive", measured)
     return Verdict(True, measured=measured, state=tuple(float(v) for v in y[-1]))

@@ -42,7 +42,8 @@ from .skew import SkewProduct, skew_spec
 
 log = logging.getLogger(__name__)
 
-# 2: the chaos filter stops its λ1 estimate once the verdict is clear; 3: λ1 from nearby trajectories (chaos_filter)
+# 2: the chaos filter stops its λ1 estimate once the verdict is clear; 3: λ1 from nearby trajectories, above
+# the registry's chaos floor, and a step budget (chaos_filter)
 GENERATOR_VERSION = "3"
 LOG_FILE = "generate.jsonl"
 

@@ -57,7 +57,7 @@ class Scores:
                 vpt[i, j] = 0.0 if value is None and s.n_failed else value if value is not None else np.nan
                 if s.lyapunov_time:
                     tau[j] = s.lyapunov_time
-        return cls([e.results.forecaster.name for e in board.entries], [e.href for e in board.entries],
+        return cls([e.results.label for e in board.entries], [e.href for e in board.entries],
                    systems, vpt, tau)
 
 

@@ -102,7 +102,7 @@ def _slug(text: str) -> str:
 
 def _rank_key(entry: Entry) -> tuple:
     vpt = entry.median("vpt")
-    return (vpt is None, -(vpt or 0.0), entry.results.forecaster.name.lower())
+    return (vpt is None, -(vpt or 0.0), entry.results.label.lower())
 
 
 def load_entries(results_dir: Path, known: dict[str, KnownDataset]) -> list[Entry]:
@@ -166,14 +166,14 @@ def board_table(board: Board, index: int) -> Table:
     for rank, e in enumerate(board.entries, start=1):
         r = e.results
         mark = "⚠" if e.problems else ""
-        name = Cell(r.forecaster.name, sort=r.forecaster.name.lower(), href=e.href, mark=mark,
+        name = Cell(r.label, sort=r.label.lower(), href=e.href, mark=mark,
                     title="; ".join(e.problems[:3]) if e.problems else f"version {r.forecaster.version}")
         s = e.summary
         cells = [number_cell(rank, 0), name, text_cell(r.mode),
                  metric_cell(cols[0], s.median.get("vpt")), metric_cell(cols[0], s.mean.get("vpt"))]
         cells += [metric_cell(c, s.median.get(c.key)) for c in cols[1:]]
         cells.append(Cell(f"{s.failed_systems} / {s.n_systems}", sort=s.failed_systems))
-        table.rows.append(Row(r.forecaster.name, cells))
+        table.rows.append(Row(r.label, cells))
     return table
 
 
@@ -188,8 +188,8 @@ def system_ranking_table(name: str, boards: Sequence[Board], href: Callable[[str
     table = Table("ranking", headers)
     for rank, (_, e, s) in enumerate(scored, start=1):
         n = s.n_ok + s.n_failed
-        cells = [number_cell(rank, 0), text_cell(e.results.forecaster.name, href(e.href)),
+        cells = [number_cell(rank, 0), text_cell(e.results.label, href(e.href)),
                  text_cell(e.results.dataset.config), Cell(f"{s.n_ok} / {n}", sort=s.n_ok / n if n else None)]
         cells += [metric_cell(c, s.metrics.get(c.key), s.floors.get(c.key), c.key in s.censored) for c in cols]
-        table.rows.append(Row(e.results.forecaster.name, cells))
+        table.rows.append(Row(e.results.label, cells))
     return table

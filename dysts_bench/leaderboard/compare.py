@@ -36,6 +36,7 @@ class Row:
     vpt_interval: tuple[float, float] | None   # 95% bootstrap interval (over systems) of the median VPT
     fit_seconds: float | None          # median over systems of the fit time
     failed: int                        # forecasts (system, initial condition) not ok
+    trained_on: int | None = None      # zero-shot: how many systems it was fitted on (a corpus's, or the list's)
 
 
 def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tuple[list[Row], dict[str, float | None]]:
@@ -54,11 +55,11 @@ def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tupl
         records = [r for r in results.records if r.system in wanted]
         _, summary = summarize_records(records)
         fits = {r.system: r.fit_seconds for r in records if r.fit_seconds is not None}
-        rows.append(Row(results.forecaster.name, results.mode, path.name, len(wanted),
+        rows.append(Row(results.label, results.mode, path.name, len(wanted),
                         {m: summary.median.get(m) for m in METRICS}, _vpt_failed_zero(records),
                         bootstrap_median([results.systems[n].metrics.get("vpt") for n in sorted(wanted)]),
                         statistics.median(fits.values()) if fits else None,
-                        sum(r.status != "ok" for r in records)))
+                        sum(r.status != "ok" for r in records), _trained_on(results)))
         if widest is None or len(wanted) > len(widest[1]):
             widest = (results, wanted)
     rows.sort(key=lambda r: (r.medians["vpt"] is None, -(r.medians["vpt"] or 0.0), r.forecaster))
@@ -76,6 +77,24 @@ def bootstrap_median(values: Sequence[float | None], seed: int = 0) -> tuple[flo
     draws = np.random.default_rng(seed).choice(present, size=(N_BOOTSTRAP, len(present)), replace=True)
     low, high = np.quantile(np.median(draws, axis=1), [0.025, 0.975])
     return float(low), float(high)
+
+
+def _trained_on(results: Results) -> int | None:
+    """How many systems a zero-shot forecaster was fitted on (None for a per-system one)."""
+    if results.mode != "zero-shot":
+        return None
+    return results.train_data.systems if results.train_data else len(results.train_systems)
+
+
+def scaling_markdown(rows: Sequence[Row]) -> str:
+    """The zero-shot rows by the number of systems they were fitted on, as a markdown table."""
+    lines = ["| forecaster | fitted on (systems) | systems scored | median VPT (τ) | 95% interval | D_stsp | D_H |",
+             "|" + " --- |" * 7]
+    for r in sorted((r for r in rows if r.trained_on), key=lambda r: (r.forecaster, r.trained_on)):
+        interval = "—" if r.vpt_interval is None else "–".join(_number(v, 2) for v in r.vpt_interval)
+        lines.append(f"| `{r.forecaster}` | {r.trained_on:,} | {r.covered} | {_number(r.medians['vpt'], 2)} | "
+                     f"{interval} | {_number(r.medians['d_stsp'], 2)} | {_number(r.medians['d_h'], 3)} |")
+    return "\n".join(lines)
 
 
 def _vpt_failed_zero(records: Sequence[Record]) -> float | None:

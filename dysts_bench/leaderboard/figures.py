@@ -124,6 +124,35 @@ def vpt_lyapunov_figure(rows: Iterable[tuple[str, float | None, float | None]], 
         return _save(fig, path)
 
 
+def zero_shot_scaling_figure(points: Sequence[tuple[str, int, float, tuple[float, float] | None]],
+                             references: Mapping[str, float], path: Path, *, systems: str) -> Path:
+    """Median VPT of zero-shot forecasters against the number of systems they were fitted on (log axis).
+
+    `points` are (forecaster, systems fitted on, median VPT, its 95% interval or None); `references` are
+    per-system forecasters' median VPTs on the same systems, drawn as horizontal lines."""
+    with rc_context(_STYLE):
+        fig = Figure(figsize=(5.2, 3.5))
+        ax = fig.add_subplot()
+        colours = colormaps["tab10"]
+        for k, name in enumerate(sorted({p[0] for p in points})):
+            mine = sorted((n, vpt, ci) for label, n, vpt, ci in points if label == name)
+            x = [n for n, _, _ in mine]
+            y = [vpt for _, vpt, _ in mine]
+            low = [vpt - ci[0] if ci else 0.0 for _, vpt, ci in mine]
+            high = [ci[1] - vpt if ci else 0.0 for _, vpt, ci in mine]
+            ax.errorbar(x, y, yerr=[low, high], marker="o", ms=5, capsize=3, lw=1.2, color=colours(k), label=name)
+        for k, (name, vpt) in enumerate(sorted(references.items())):
+            ax.axhline(vpt, color=MUTED, lw=1.0, ls=("--", ":", "-.")[k % 3], label=f"{name} (per system)")
+        if points:
+            ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("systems fitted on (log scale)")
+        ax.set_ylabel(f"median VPT on {systems} (τ)")
+        ax.legend(frameon=False, fontsize=8)
+        fig.tight_layout()
+        return _save(fig, path)
+
+
 def vpt_histogram_figure(values: Sequence[float], path: Path, *, epsilon: float) -> Path:
     """The distribution of VPT over every forecast (system and initial condition)."""
     data = np.array([v for v in values if v is not None], dtype=float)

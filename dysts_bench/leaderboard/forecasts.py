@@ -122,7 +122,7 @@ def system_forecasts(system: str, boards: Sequence[Board], known: dict[str, Know
             trace = summary.trace
             record = next((r for r in entry.results.records if r.system == system and r.ic == trace.ic), None)
             vpt = record.metrics.get("vpt") if record is not None else None
-            out[ds.manifest_hash].shown.append(Shown(entry.results.forecaster.name, entry.href, trace, vpt))
+            out[ds.manifest_hash].shown.append(Shown(entry.results.label, entry.href, trace, vpt))
     for h, sf in out.items():
         dataset = next(b.dataset for b in boards if b.dataset.manifest_hash == h)
         sf.shown.sort(key=lambda s: (s.vpt is None, -(s.vpt or 0.0), s.name.lower()))

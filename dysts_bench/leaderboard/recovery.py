@@ -34,7 +34,7 @@ def identified(results: Results, href: str) -> list[Identified]:
     for r in results.records:
         if r.status == "ok" and r.recovery is not None:
             first.setdefault(r.system, r)
-    return [Identified(results.forecaster.name, href, name, r.recovery, r.equations or [])
+    return [Identified(results.label, href, name, r.recovery, r.equations or [])
             for name, r in sorted(first.items())]
 
 
