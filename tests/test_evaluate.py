@@ -188,6 +188,8 @@ def test_zero_shot_fits_once_and_scores_held_out_systems(demo, tmp_path):
                        train_systems=["Lorenz", "Rossler"], progress=False)
     assert set(results.systems) == {"Thomas", "Aizawa", "Halvorsen"}
     assert results.train_systems == ["Lorenz", "Rossler"]
+    assert results.fit_seconds is not None and results.fit_seconds >= 0   # the one fit, timed
+    assert all(r.fit_seconds is None for r in results.records)
     with pytest.raises(EvaluationError, match="train-systems"):
         evaluate(load_forecaster("mean"), demo, tmp_path / "z2.json", mode="zero-shot", progress=False)
 

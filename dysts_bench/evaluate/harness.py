@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,15 +141,19 @@ def evaluate(
         jobs = [Job(str(archive.location), n, fit_split, test_split, context, horizon, max_ics,
                     refit=mode != "zero-shot", long_length=long_term and long_term["length"],
                     long_discard=long_term["discard"] if long_term else 0) for n in todo]
+        fit_seconds = None
         if mode == "zero-shot" and jobs:
+            started = time.perf_counter()
             forecaster = _fit_global(forecaster, train_archive.location, train, fit_split)
+            fit_seconds = time.perf_counter() - started
         partial = _partial_path(out)
         with partial.open("a") as fh:
             for outcome in _progress(_run(forecaster, jobs, timeout, workers, scheduler), len(jobs), progress):
                 fh.write(json.dumps(outcome) + "\n")
                 fh.flush()
                 done[outcome["system"]] = outcome
-        results = _assemble(info, dataset, mode, train, [done[n] for n in names if n in done], command, train_info)
+        results = _assemble(info, dataset, mode, train, [done[n] for n in names if n in done], command, train_info,
+                            fit_seconds)
         save_results(results, out)
         partial.unlink(missing_ok=True)
     return results
@@ -295,7 +300,7 @@ def _progress(outcomes: Iterator[dict], total: int, enabled: bool) -> Iterator[d
 
 
 def _assemble(info: ForecasterInfo, dataset: DatasetInfo, mode: str, train: list[str], outcomes: list[dict],
-              command: str, train_data: TrainData | None = None) -> Results:
+              command: str, train_data: TrainData | None = None, fit_seconds: float | None = None) -> Results:
     records = [Record.model_validate(r) for o in outcomes for r in o["records"]]
     totals, summary = summarize_records(records)
     systems = {
@@ -308,7 +313,7 @@ def _assemble(info: ForecasterInfo, dataset: DatasetInfo, mode: str, train: list
     }
     return Results(protocol=PROTOCOL, mode=mode, forecaster=info, dataset=dataset, conventions=Conventions(),
                    environment=environment(command), records=records, systems=systems, summary=summary,
-                   train_systems=train, train_data=train_data)
+                   train_systems=train, train_data=train_data, fit_seconds=fit_seconds)
 
 
 def environment(command: str = "") -> Environment:

@@ -268,6 +268,7 @@ class Results(_Model):
     summary: Summary
     train_systems: list[str] = Field(default_factory=list)   # zero-shot: what it was fitted on
     train_data: TrainData | None = None   # zero-shot on another archive: which (train_systems are its systems)
+    fit_seconds: float | None = None      # zero-shot: the one fit's wall time (per-system fits are in the records)
 
     @property
     def label(self) -> str:

@@ -34,7 +34,7 @@ class Row:
     medians: dict[str, float | None]   # median over the covered systems of each system's median
     vpt_failed_zero: float | None      # the same median VPT with every failed forecast counted as 0 τ
     vpt_interval: tuple[float, float] | None   # 95% bootstrap interval (over systems) of the median VPT
-    fit_seconds: float | None          # median over systems of the fit time
+    fit_seconds: float | None          # median over systems of the fit time (zero-shot: its one fit)
     failed: int                        # forecasts (system, initial condition) not ok
     trained_on: int | None = None      # zero-shot: how many systems it was fitted on (a corpus's, or the list's)
 
@@ -58,7 +58,7 @@ def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tupl
         rows.append(Row(results.label, results.mode, path.name, len(wanted),
                         {m: summary.median.get(m) for m in METRICS}, _vpt_failed_zero(records),
                         bootstrap_median([results.systems[n].metrics.get("vpt") for n in sorted(wanted)]),
-                        statistics.median(fits.values()) if fits else None,
+                        statistics.median(fits.values()) if fits else results.fit_seconds,
                         sum(r.status != "ok" for r in records), _trained_on(results)))
         if widest is None or len(wanted) > len(widest[1]):
             widest = (results, wanted)
@@ -124,6 +124,7 @@ def markdown(rows: Sequence[Row], floors: dict[str, float | None], n_systems: in
     for r in rows:
         vpt, stsp, dh = (_number(r.medians[m], d) for m, d in zip(METRICS, (2, 2, 3), strict=True))
         fit = "—" if r.fit_seconds is None else "< 0.1 s" if r.fit_seconds < 0.1 else f"{r.fit_seconds:.1f} s"
+        fit += " (one fit)" if r.mode == "zero-shot" and r.fit_seconds is not None else ""
         zero = _number(r.vpt_failed_zero, 2)
         interval = "—" if r.vpt_interval is None else "–".join(_number(v, 2) for v in r.vpt_interval)
         lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {interval} | {zero} | {stsp} | {dh} "
