@@ -143,9 +143,9 @@ def _scaling(args: argparse.Namespace) -> int:
     wanted = set(args.reference.split(","))
     references = {r.forecaster: r.medians["vpt"] for r in rows if r.mode == "per-system" and r.forecaster in wanted
                   and r.covered == len(systems) and r.medians["vpt"] is not None}
-    # A row's label names the corpus it was pretrained on ("name (pretrain-100)"); one line per kind of data.
-    points = [(f"{r.forecaster.split(' (')[0]}, {'generated' if ' (' in r.forecaster else 'catalogue'} systems",
-               r.trained_on, r.medians["vpt"], r.vpt_interval) for r in zero_shot]
+    # One line per forecaster and kind of training data (a generated corpus, or catalogue systems).
+    points = [(f"{r.name}, {'generated' if r.corpus else 'catalogue'} systems", r.trained_on, r.medians["vpt"],
+               r.vpt_interval) for r in zero_shot]
     scored = f"the {args.systems[1:]} subset" if args.systems.startswith("@") else f"{len(systems)} systems"
     path = zero_shot_scaling_figure(points, references, args.out, systems=scored)
     print(scaling_markdown(zero_shot))

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import signal
 
 from ..errors import DystsBenchError
-from ..integrate.solve import integrate
+from ..integrate.solve import Status, integrate
 from ..invariants.lyapunov import CHAOS_PER_PERIOD, lyapunov_spectrum
 from ..system import System
 
@@ -110,7 +110,7 @@ def chaos_filter(system: System, period: float, seed: int) -> Verdict:
     sol = integrate(system, t_end=RECORDED_PERIODS * period, dt_out=dt, transient=TRANSIENT_PERIODS * period,
                     rtol=1e-8, atol=1e-8, max_steps=MAX_STEPS_PER_PERIOD * (TRANSIENT_PERIODS + RECORDED_PERIODS))
     if not sol.ok:
-        budget = f" within {MAX_STEPS_PER_PERIOD:,} steps per period (stiff)" if sol.status.name == "MAX_STEPS" else ""
+        budget = f" within {MAX_STEPS_PER_PERIOD:,} steps per period (stiff)" if sol.status == Status.MAX_STEPS else ""
         return Verdict(False, "integration", f"the trajectory did not integrate{budget} ({sol.status.name})")
     y = sol.y
     std = y.std(axis=0)

@@ -37,6 +37,8 @@ class Row:
     fit_seconds: float | None          # median over systems of the fit time (zero-shot: its one fit)
     failed: int                        # forecasts (system, initial condition) not ok
     trained_on: int | None = None      # zero-shot: how many systems it was fitted on (a corpus's, or the list's)
+    name: str = ""                     # the forecaster's own name (`forecaster` is its label, with any corpus)
+    corpus: str | None = None          # zero-shot on a generated corpus: its config
 
 
 def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tuple[list[Row], dict[str, float | None]]:
@@ -59,7 +61,8 @@ def compare(paths: Sequence[Path], systems: Sequence[str] | None = None) -> tupl
                         {m: summary.median.get(m) for m in METRICS}, _vpt_failed_zero(records),
                         bootstrap_median([results.systems[n].metrics.get("vpt") for n in sorted(wanted)]),
                         statistics.median(fits.values()) if fits else results.fit_seconds,
-                        sum(r.status != "ok" for r in records), _trained_on(results)))
+                        sum(r.status != "ok" for r in records), _trained_on(results), results.forecaster.name,
+                        results.train_data.config if results.train_data else None))
         if widest is None or len(wanted) > len(widest[1]):
             widest = (results, wanted)
     rows.sort(key=lambda r: (r.medians["vpt"] is None, -(r.medians["vpt"] or 0.0), r.forecaster))
@@ -91,9 +94,8 @@ def scaling_markdown(rows: Sequence[Row]) -> str:
     lines = ["| forecaster | fitted on (systems) | systems scored | median VPT (τ) | 95% interval | D_stsp | D_H |",
              "|" + " --- |" * 7]
     for r in sorted((r for r in rows if r.trained_on), key=lambda r: (r.forecaster, r.trained_on)):
-        interval = "—" if r.vpt_interval is None else "–".join(_number(v, 2) for v in r.vpt_interval)
         lines.append(f"| `{r.forecaster}` | {r.trained_on:,} | {r.covered} | {_number(r.medians['vpt'], 2)} | "
-                     f"{interval} | {_number(r.medians['d_stsp'], 2)} | {_number(r.medians['d_h'], 3)} |")
+                     f"{_interval(r)} | {_number(r.medians['d_stsp'], 2)} | {_number(r.medians['d_h'], 3)} |")
     return "\n".join(lines)
 
 
@@ -126,13 +128,16 @@ def markdown(rows: Sequence[Row], floors: dict[str, float | None], n_systems: in
         fit = "—" if r.fit_seconds is None else "< 0.1 s" if r.fit_seconds < 0.1 else f"{r.fit_seconds:.1f} s"
         fit += " (one fit)" if r.mode == "zero-shot" and r.fit_seconds is not None else ""
         zero = _number(r.vpt_failed_zero, 2)
-        interval = "—" if r.vpt_interval is None else "–".join(_number(v, 2) for v in r.vpt_interval)
-        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {interval} | {zero} | {stsp} | {dh} "
-                     f"| {fit} | {r.failed} |")
+        lines.append(f"| `{r.forecaster}` | {r.mode} | {r.covered}{of} | {vpt} | {_interval(r)} | {zero} | {stsp} "
+                     f"| {dh} | {fit} | {r.failed} |")
     if floors:
         lines.append(f"| truth vs truth (floor) | | | | | | {_number(floors.get('d_stsp'), 2)} | "
                      f"{_number(floors.get('d_h'), 3)} | | |")
     return "\n".join(lines)
+
+
+def _interval(row: Row) -> str:
+    return "—" if row.vpt_interval is None else "–".join(_number(v, 2) for v in row.vpt_interval)
 
 
 def _number(value: float | None, digits: int) -> str:
