@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -226,3 +227,49 @@ def test_a_tableau_derives_its_stages_and_checks_its_coefficients():
         dataclasses.replace(dop853, error=error)
     with pytest.raises(ValueError, match="one row per stage"):
         Tableau("short", 1, np.zeros((2, 2)), np.ones(3), np.zeros(2), np.zeros((2, 1)))
+
+
+def _loop_sum(y, h, coefficients, K, stop):
+    """The generic stage sum the kernels ran before the sums were written out: y + (h c_j) K_j, j in order."""
+    out = y.copy()
+    for j in range(stop):
+        out = out + h * coefficients[j] * K[j]
+    return out
+
+
+def _loop_error_norm(K, t, h, y, ynew, rtol, atol):
+    scale = atol + rtol * np.maximum(np.abs(y), np.abs(ynew))
+    sums = [sum(((sum((w[k] * K[k] for k in range(len(w))), np.zeros(len(y))) / scale) ** 2), 0.0)
+            for w in ([t.error] if t.error2 is None else [t.error, t.error2])]
+    if t.error2 is None:
+        return abs(h) * math.sqrt(sums[0] / len(y))
+    return abs(h) * sums[0] / math.sqrt((sums[0] + 0.01 * sums[1]) * len(y))
+
+
+@pytest.mark.parametrize("method", sorted(TABLEAUS))
+def test_written_out_sums_equal_the_loops_bit_for_bit(method):
+    """The kernels' generated sums leave zero coefficients out and keep the loops' order: not one bit moves."""
+    from dysts_bench.integrate import unrolled
+
+    t, m, gen = TABLEAUS[method], unrolled.METHODS.index(method), unrolled.module()
+    rng = np.random.default_rng(0)
+    dim, n = 5, t.a.shape[0]
+    ours = np.empty(dim)
+    for _ in range(20):
+        K, y, ynew = rng.normal(size=(n, dim)) * 10.0 ** rng.integers(-3, 4), rng.normal(size=dim), rng.normal(size=dim)
+        h, theta = rng.uniform(1e-4, 0.5), rng.uniform()
+        for row in range(1, n):
+            gen.stage(m, row, y, h, K, ours)
+            assert ours.tobytes() == _loop_sum(y, h, t.a[row], K, row).tobytes(), (method, row)
+        gen.new_point(m, y, h, K, ours)
+        assert ours.tobytes() == _loop_sum(y, h, t.b, K, t.stages).tobytes()
+        if t.adaptive:
+            assert gen.error_norm(m, K, h, y, ynew, 1e-6, 1e-8) == _loop_error_norm(K, t, h, y, ynew, 1e-6, 1e-8)
+        # Dense output: each stage's weight summed by powers of theta, then the stages in order.
+        power, w = 1.0, np.zeros(n)
+        for j in range(t.dense.shape[1]):
+            power *= theta
+            w = w + t.dense[:, j] * power
+        acc = sum((w[k] * K[k] for k in range(n) if t.dense[k].any()), np.zeros(dim))
+        gen.interpolate(m, y, h, K, theta, ours, 0)
+        assert ours.tobytes() == (y + h * acc).tobytes()

@@ -2,10 +2,11 @@
 (`integrate/kernels.py`), the tangent-space kernel of the Lyapunov spectrum (`invariants/tangent_kernel.py`)
 and the fixed-step pair stepper of delay equations (`invariants/delay.py`).
 
-A stage is `combine`d from the ones before it, a step is accepted when its `error_norm` is at most 1,
-and `step_factor` says how the step size changes (Hairer, Nørsett & Wanner, Solving ODEs I, II.4). All are
-compiled with numba's "numpy" error model (a zero divisor gives inf or NaN, which the callers turn into a
-status) and cached on disk; each kernel that calls them is compiled with them inlined by LLVM.
+A step is accepted when its error norm is at most 1, and `step_factor` says how the step size changes
+(Hairer, Nørsett & Wanner, Solving ODEs I, II.4); the stage sums and the error norm themselves are
+generated from each tableau (`integrate/unrolled.py`). All are compiled with numba's "numpy" error model
+(a zero divisor gives inf or NaN, which the callers turn into a status) and cached on disk; each kernel
+that calls them is compiled with them inlined by LLVM.
 """
 
 from __future__ import annotations
@@ -32,43 +33,6 @@ def all_finite(v):
         if not math.isfinite(x):
             return False
     return True
-
-
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def combine(y, h, coeffs, row, K, upto, out):
-    """out = y + h * sum_{j < upto} coeffs[row, j] * K[j]."""
-    # One component at a time with scalar loops: a slice copy `out[:] = y` or a row view `a[i]` here cost
-    # as much as the rest of the step, and so did skipping zero coefficients (a branch per term).
-    for d in range(y.shape[0]):
-        acc = y[d]
-        for j in range(upto):
-            acc += h * coeffs[row, j] * K[j, d]
-        out[d] = acc
-
-
-@numba.njit(cache=True, error_model="numpy")
-def error_norm(K, e, e2, h, y, ynew, rtol, atol):
-    """The scaled RMS norm of a step's local error estimate (≤ 1: accept), from the error weights e (and e2)."""
-    dim = y.shape[0]
-    s5 = 0.0
-    s3 = 0.0
-    for d in range(dim):
-        scale = atol + rtol * max(abs(y[d]), abs(ynew[d]))
-        acc = 0.0
-        for k in range(e.shape[0]):
-            acc += e[k] * K[k, d]
-        s5 += (acc / scale) ** 2
-        if e2.shape[0] > 0:
-            acc = 0.0
-            for k in range(e2.shape[0]):
-                acc += e2[k] * K[k, d]
-            s3 += (acc / scale) ** 2
-    if e2.shape[0] == 0:
-        return abs(h) * math.sqrt(s5 / dim)
-    if s5 == 0.0 and s3 == 0.0:
-        return 0.0
-    # DOP853's combination of its fifth- and third-order estimates (Hairer et al.).
-    return abs(h) * s5 / math.sqrt((s5 + 0.01 * s3) * dim)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")

@@ -1,5 +1,7 @@
 """The one compiled Runge-Kutta stepper: any tableau, any system (its RHS is a first-class function).
 
+The tableau's sums are the functions generated from it (`integrate/unrolled.py`), chosen by the method's index.
+
 Compiled once with an explicit signature (on its first call) and cached on disk, so a new system costs only the
 compilation of its small right-hand side. Delay equations use the same stepper: with lags, each
 accepted step is kept with its stages, and delayed states are read from that dense history
@@ -18,17 +20,8 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
-from .blocks import (
-    EPS,
-    MAX_STEPS,
-    NONFINITE,
-    STEP_SIZE_UNDERFLOW,
-    SUCCESS,
-    all_finite,
-    combine,
-    error_norm,
-    step_factor,
-)
+from . import unrolled
+from .blocks import EPS, MAX_STEPS, NONFINITE, STEP_SIZE_UNDERFLOW, SUCCESS, all_finite, step_factor
 
 # Right-hand sides as first-class functions are the design (one kernel for every system); numba warns at
 # each compilation that the feature is experimental.
@@ -37,50 +30,24 @@ warnings.filterwarnings("ignore", message="First-class function type feature is 
 # Every function is compiled with numba's "numpy" error model: a zero divisor gives inf or nan (IEEE), which
 # ends the run with status NONFINITE or STEP_SIZE_UNDERFLOW, where the default ("python") raises
 # ZeroDivisionError and aborts the whole call, batch and all.
+# Bound at import (writing the generated module once, compiling nothing): numba compiles them into the kernel.
+_generated = unrolled.module()
+stage, new_point, error_norm, interpolate = (_generated.stage, _generated.new_point, _generated.error_norm,
+                                             _generated.interpolate)
+
 _f8, _i8, _b1 = types.float64, types.int64, types.boolean
 SOLVE_SIGNATURE = types.void(
     RHS_TYPE, _f8[::1], _f8[:, ::1], _f8, _f8[::1],  # rhs, params, y0 (batch, dim), t0, output times
     _f8[::1],                                        # lags (empty for ODEs)
     _f8, _b1, _f8, _f8, _i8,                         # first step (0: choose), fixed step?, rtol, atol, max steps
-    _f8[:, ::1], _f8[::1], _f8[::1], _f8[:, ::1],    # tableau a, b, c, dense
-    _f8[::1], _f8[::1], _i8, _b1, _i8,               # error, error2 (empty if none), stages, fsal, error order
+    _i8, _f8[::1], _i8, _b1, _i8,                    # method (index in unrolled.METHODS), nodes c, stages, fsal,
+                                                     # error order
     _f8[:, :, ::1], _i8[::1], _i8[::1],              # out (batch, n, dim), status (batch), rhs evaluations (batch)
 )
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
-def _interpolate(y, h, K, rows, weights, w, theta, out, at):
-    """Dense output y(t + theta h) of a step that started at y with stages K, into out[at : at + dim].
-
-    rows and weights come from `_interpolant`; w holds the stages' weights at theta meanwhile.
-    """
-    # Each stage's weight is a polynomial in theta, the same for every component: evaluated once per point
-    # for all stages (contiguous, so the loop vectorizes), each summed in the order of its powers; then each
-    # component sums its stages in order. Stages without a polynomial (DOP853's second to fifth) would add
-    # exact zeros to a sum that starts at +0, so leaving them out changes no bit.
-    for k in range(rows.shape[0]):
-        w[k] = 0.0
-    power = 1.0
-    for j in range(weights.shape[0]):
-        power *= theta
-        for k in range(rows.shape[0]):
-            w[k] += weights[j, k] * power
-    for d in range(y.shape[0]):
-        acc = 0.0
-        for k in range(rows.shape[0]):
-            acc += w[k] * K[rows[k], d]
-        out[at + d] = y[d] + h * acc
-
-
 @numba.njit(cache=True, error_model="numpy")
-def _interpolant(dense):
-    """The stages with a dense-output polynomial, and those polynomials' coefficients as (degree, stages)."""
-    rows = np.flatnonzero(np.sum(dense != 0.0, axis=1))
-    return rows, np.ascontiguousarray(dense[rows].T)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w, out, at):
+def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, method, out, at):
     """The state at time tq, from the constant history (tq <= t0) or a stored step, into out[at : at + dim]."""
     if tq <= t0 or count == 0:
         out[at: at + y0.shape[0]] = y0
@@ -94,16 +61,16 @@ def _history_at(tq, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights
         else:
             hi = mid - 1
     theta = min(1.0, (tq - hist_t[lo]) / hist_h[lo])
-    _interpolate(hist_y[lo], hist_h[lo], hist_K[lo], rows, weights, w, theta, out, at)
+    interpolate(method, hist_y[lo], hist_h[lo], hist_K[lo], theta, out, at)
 
 
 @numba.njit(cache=True, error_model="numpy", inline="always")
-def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w):
+def _with_history(x, t, lags, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, method):
     """The address of xin = [x, then the state at t - lag for each lag] (delay equations' RHS input)."""
     dim = x.shape[0]
     xin[:dim] = x
     for k in range(lags.shape[0]):
-        _history_at(t - lags[k], t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w, xin, dim * (k + 1))
+        _history_at(t - lags[k], t0, y0, hist_t, hist_h, hist_y, hist_K, count, method, xin, dim * (k + 1))
     return address(xin, 0)
 
 
@@ -141,19 +108,16 @@ def _probe_step(y, f0, rtol, atol, span):
 
 @numba.njit(cache=True, error_model="numpy")
 def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_steps,
-               a, b, c, dense, e, e2, stages, fsal, error_order, out):
+               method, c, stages, fsal, error_order, out):
     dim = y0.shape[0]
-    n_all = a.shape[0]
+    n_all = c.shape[0]
     n_out = t_out.shape[0]
     # `delays` is None for ODEs (the lags otherwise): numba then compiles a second version with every
     # `delays is None` branch pruned, so the ODE loop never reassigns the history buffers (which made
     # numba count references on every step and cost a third of it).
     n_lags = 0 if delays is None else delays.shape[0]
     K = np.zeros((n_all, dim))
-    rows, weights = _interpolant(dense)
-    w = np.empty(rows.shape[0])
     flat_out = out.reshape(-1)  # dense output writes at an offset: a row view per point costs reference counts
-    b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
     y = y0.copy()
     ynew = np.empty(dim)
     tmp = np.empty(dim)
@@ -179,23 +143,24 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     if delays is None:
         rhs(address(y, 0), t, pp, address(K, 0))
     else:
-        delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
+        delayed = _with_history(y, t, delays, xin, t0, y0, hist_t, hist_h, hist_y, hist_K, count, method)
         rhs(delayed, t, pp, address(K, 0))
     nfev += 1
     if not (all_finite(y) and all_finite(K[0])):
         out[k_out:, :] = np.nan
         return NONFINITE, nfev
-    adaptive = e.shape[0] > 0 and not fixed
+    adaptive = not fixed
     if h_first > 0.0:
         h = h_first
     else:
         h0 = min(_probe_step(y, K[0], rtol, atol, t_end - t), max_h)
-        combine(y, h0, np.ones((1, 1)), 0, K, 1, tmp)
+        for d in range(dim):  # Hairer's probe point y + h0 f(y)
+            tmp[d] = y[d] + h0 * K[0, d]
         if delays is None:
             rhs(address(tmp, 0), t + h0, pp, address(K, dim))
         else:
             delayed = _with_history(tmp, t + h0, delays, xin, t0, y0,
-                                    hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
+                                    hist_t, hist_h, hist_y, hist_K, count, method)
             rhs(delayed, t + h0, pp, address(K, dim))
         nfev += 1
         h = _initial_step(y, K[0], K[1], h0, rtol, atol, error_order + 1, t_end - t)
@@ -216,7 +181,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             status = STEP_SIZE_UNDERFLOW
             break
         for i in range(1, stages):
-            combine(y, h, a, i, K, i, tmp)
+            stage(method, i, y, h, K, tmp)
             ts = t + c[i] * h
             # Each evaluation spells out both cases: a helper taking the history's arrays, even inlined,
             # costs 12% of an RK4 step on Lorenz in reference counting.
@@ -224,21 +189,21 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
                 rhs(address(tmp, 0), ts, pp, address(K, i * dim))
             else:
                 delayed = _with_history(tmp, ts, delays, xin, t0, y0,
-                                        hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
+                                        hist_t, hist_h, hist_y, hist_K, count, method)
                 rhs(delayed, ts, pp, address(K, i * dim))
-        combine(y, h, b2, 0, K, stages, ynew)
+        new_point(method, y, h, K, ynew)
         nfev += stages - 1
         if fsal:
             if delays is None:
                 rhs(address(ynew, 0), t + h, pp, address(K, stages * dim))
             else:
                 delayed = _with_history(ynew, t + h, delays, xin, t0, y0,
-                                        hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
+                                        hist_t, hist_h, hist_y, hist_K, count, method)
                 rhs(delayed, t + h, pp, address(K, stages * dim))
             nfev += 1
         factor = 1.0
         if adaptive:
-            err = error_norm(K, e, e2, h, y, ynew, rtol, atol)
+            err = error_norm(method, K, h, y, ynew, rtol, atol)
             factor = step_factor(err, exponent, rejected)
             rejected = not (err <= 1.0)
             if rejected:
@@ -253,13 +218,13 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
         if delays is not None or (k_out < n_out and t_out[k_out] < t_new):
             # Dense output is needed: for an output point inside this step, or for the delay history.
             for i in range(first_extra, n_all):
-                combine(y, h, a, i, K, i, tmp)
+                stage(method, i, y, h, K, tmp)
                 ts = t + c[i] * h
                 if delays is None:
                     rhs(address(tmp, 0), ts, pp, address(K, i * dim))
                 else:
                     delayed = _with_history(tmp, ts, delays, xin, t0, y0,
-                                            hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
+                                            hist_t, hist_h, hist_y, hist_K, count, method)
                     rhs(delayed, ts, pp, address(K, i * dim))
             nfev += n_all - first_extra
             have_extra = True
@@ -267,7 +232,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
             if t_out[k_out] == t_new or not have_extra:
                 out[k_out, :] = ynew
             else:
-                _interpolate(y, h, K, rows, weights, w, (t_out[k_out] - t) / h, flat_out, k_out * dim)
+                interpolate(method, y, h, K, (t_out[k_out] - t) / h, flat_out, k_out * dim)
             k_out += 1
         if delays is not None:
             if count == capacity:
@@ -303,7 +268,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
                 rhs(address(y, 0), t, pp, address(K, 0))
             else:
                 delayed = _with_history(y, t, delays, xin, t0, y0,
-                                        hist_t, hist_h, hist_y, hist_K, count, rows, weights, w)
+                                        hist_t, hist_h, hist_y, hist_K, count, method)
                 rhs(delayed, t, pp, address(K, 0))
             nfev += 1
         if adaptive:
@@ -315,16 +280,16 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
 
 @jit_on_first_call(SOLVE_SIGNATURE, cache=True, error_model="numpy", nogil=True)
 def solve(rhs, p, y0, t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
-          a, b, c, dense, e, e2, stages, fsal, error_order, out, status, nfev):
+          method, c, stages, fsal, error_order, out, status, nfev):
     """Integrate each row of y0 and write the states at t_out into out; statuses and RHS counts too.
 
     It releases the GIL, so that threads can integrate parts of a batch side by side (`integrate` does).
     """
-    method = (a, b, c, dense, e, e2, stages, fsal, error_order)
+    tableau = (method, c, stages, fsal, error_order)
     for i in range(y0.shape[0]):
         if lags.shape[0] == 0:  # two calls, so that the ODE version is compiled with `delays` None
             status[i], nfev[i] = _solve_one(rhs, p, y0[i], t0, t_out, None, h_first, fixed, rtol, atol, max_steps,
-                                            *method, out[i])
+                                            *tableau, out[i])
         else:
             status[i], nfev[i] = _solve_one(rhs, p, y0[i], t0, t_out, lags, h_first, fixed, rtol, atol, max_steps,
-                                            *method, out[i])
+                                            *tableau, out[i])

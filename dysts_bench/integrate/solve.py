@@ -17,8 +17,7 @@ import numpy as np
 from ..errors import IntegrationError
 from . import blocks, kernels
 from .tableaus import TABLEAUS
-
-_EMPTY = np.zeros(0)
+from .unrolled import METHODS
 
 
 class VectorField(Protocol):
@@ -111,10 +110,7 @@ def integrate(
     status = np.zeros(y0_batch.shape[0], dtype=np.int64)
     nfev = np.zeros(y0_batch.shape[0], dtype=np.int64)
     lags = np.array(list(system.delay_lags.values()), dtype=float)
-    method_arrays = (tableau.a, tableau.b, tableau.c, tableau.dense,
-                     _EMPTY if tableau.error is None else tableau.error,
-                     _EMPTY if tableau.error2 is None else tableau.error2,
-                     tableau.stages, tableau.fsal, tableau.error_order)
+    method_arrays = (METHODS.index(method), tableau.c, tableau.stages, tableau.fsal, tableau.error_order)
 
     def rows(lo: int, hi: int) -> None:
         kernels.solve(system.rhs_function, system.param_array, y0_batch[lo:hi], float(t0), t_out, lags,

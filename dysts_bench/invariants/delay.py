@@ -21,9 +21,11 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
-from ..integrate.blocks import MAX_STEPS, NONFINITE, SUCCESS, all_finite, combine
+from ..integrate.blocks import MAX_STEPS, NONFINITE, SUCCESS, all_finite
+from ..integrate.kernels import new_point, stage
 from ..integrate.solve import Status
 from ..integrate.tableaus import RK4
+from ..integrate.unrolled import METHODS
 from .convergence import LyapunovResult, converge
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ DELAY_SIGNATURE = types.void(
     RHS_TYPE, _f8[::1], _f8[::1], _f8,              # rhs, params, lags in steps, step h
     _f8[:, :, ::1], _f8[:, :, ::1], _i8[::1],       # states, derivatives (2, ring, dim); [head, steps done]
     _f8[::1], _f8, _i8,                             # clock [t], d0, renormalization interval in steps
-    _f8[:, ::1], _f8[::1], _f8[::1], _i8,           # tableau a, b, c, stages
+    _i8, _f8[::1], _i8,                             # method (index in integrate.unrolled.METHODS), nodes c, stages
     _i8, _i8, _i8,                                  # steps per block, blocks, max steps
     _f8[::1], _i8[::1],                             # out: log growth per block, info [status, blocks done]
 )
@@ -83,13 +85,12 @@ def _distance(states, ring, dim):
 
 @jit_on_first_call(DELAY_SIGNATURE, cache=True, error_model="numpy")
 def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renormalize,
-                 a, b, c, stages, block_steps, n_blocks, max_steps, block_logs, info):
+                 method, c, stages, block_steps, n_blocks, max_steps, block_logs, info):
     """Advance both trajectories by n_blocks blocks, renormalizing their separation; fills block_logs."""
     ring = states.shape[1]
     dim = states.shape[2]
     n_lags = lag_steps.shape[0]
     K = np.zeros((stages, dim))
-    b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
     y = np.empty(dim)
     tmp = np.empty(dim)
     xin = np.empty(dim * (1 + n_lags))
@@ -110,9 +111,9 @@ def advance_pair(rhs, p, lag_steps, h, states, derivs, pointer, clock, d0, renor
                     y[d] = states[q, head, d]
                     K[0, d] = derivs[q, head, d]
                 for i in range(1, stages):
-                    combine(y, h, a, i, K, i, tmp)
+                    stage(method, i, y, h, K, tmp)
                     _field(rhs, p, lag_steps, h, states, derivs, q, head, ring, tmp, c[i], t + c[i] * h, xin, K[i])
-                combine(y, h, b2, 0, K, stages, tmp)
+                new_point(method, y, h, K, tmp)
                 for d in range(dim):
                     states[q, new, d] = tmp[d]
                 # The derivative at the new point, for later interpolation; computed before `head` moves
@@ -177,8 +178,8 @@ class _DelayRun:
         logs = np.zeros(n_blocks)
         info = np.zeros(2, dtype=np.int64)
         advance_pair(self.system.rhs_function, self.system.param_array, self.lag_steps, self.h, self.states,
-                     self.derivs, self.pointer, self.clock, self.d0, self.renormalize, RK4.a, RK4.b, RK4.c,
-                     RK4.stages, block_steps, n_blocks, max(int(max_steps), 0), logs, info)
+                     self.derivs, self.pointer, self.clock, self.d0, self.renormalize, METHODS.index(RK4.name),
+                     RK4.c, RK4.stages, block_steps, n_blocks, max(int(max_steps), 0), logs, info)
         self.status = Status(int(info[0]))
         done = int(info[1])
         return logs[:done, None], np.full(done, np.nan)

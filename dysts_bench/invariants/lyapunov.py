@@ -10,6 +10,7 @@ import numpy as np
 
 from ..compile.functions import JUMP_FUNCTIONS
 from ..errors import DystsBenchError, IntegrationError
+from ..integrate import unrolled
 from ..integrate.solve import Status, integrate
 from ..integrate.tableaus import TABLEAUS
 from . import tangent_kernel
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from ..system import System
 
 
-_EMPTY = np.zeros(0)
 _WORK_BUDGET = 6e6  # state components times steps: a few seconds on one core
 SEPARATE_D0, SEPARATE_TOL = 1e-6, 1e-10   # separate trajectories: relative distance, integration tolerance
 SEPARATE_METHOD = "dop853"                 # and their integrator
@@ -193,9 +193,8 @@ class _Run:
         tangent_kernel.advance(
             self.system.rhs_function, self.jacobian, self.system.param_array,
             self.y, self.k, self.clock, self.mode, self.d0, n_control, float(self.h or 0.0),
-            self.tol, self.tol, int(max(max_steps, 0)), tab.a, tab.b, tab.c,
-            _EMPTY if tab.error is None else tab.error, _EMPTY if tab.error2 is None else tab.error2,
-            tab.stages, max(tab.error_order, 1), ends, logs, traces, info,
+            self.tol, self.tol, int(max(max_steps, 0)), unrolled.METHODS.index(tab.name), tab.c, tab.stages,
+            tab.adaptive, max(tab.error_order, 1), ends, logs, traces, info,
         )
         self.status = Status(int(info[0]))
         self.steps += int(info[2])

@@ -22,17 +22,8 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import JAC_SIGNATURE_TEXT, JAC_TYPE, RHS_TYPE
 from ..compile.runtime import address
-from ..integrate.blocks import (
-    EPS,
-    MAX_STEPS,
-    NONFINITE,
-    STEP_SIZE_UNDERFLOW,
-    SUCCESS,
-    all_finite,
-    combine,
-    error_norm,
-    step_factor,
-)
+from ..integrate.blocks import EPS, MAX_STEPS, NONFINITE, STEP_SIZE_UNDERFLOW, SUCCESS, all_finite, step_factor
+from ..integrate.kernels import error_norm, new_point, stage
 
 VARIATIONAL, NEARBY_TRAJECTORIES = 0, 1
 
@@ -42,7 +33,8 @@ TANGENT_SIGNATURE = types.void(
     _f8[::1], _i8, _f8[::1],                        # y = [x, V row-major (dim, k), ∫tr J], k, clock [t, first step]
     _i8, _f8, _i8,                                  # mode, d0 (nearby trajectories), components under error control
     _f8, _f8, _f8, _i8,                             # fixed step (0: adaptive), rtol, atol, max steps
-    _f8[:, ::1], _f8[::1], _f8[::1], _f8[::1], _f8[::1], _i8, _i8,   # tableau a, b, c, error, error2, stages, order
+    _i8, _f8[::1], _i8, types.boolean, _i8,         # method (index in integrate.unrolled.METHODS), nodes c,
+                                                    # stages, has an error estimate, error order
     _f8[::1],                                       # block end times
     _f8[:, ::1], _f8[::1], _i8[::1],                # out: log-growth sums (blocks, k), trace integrals, info
 )
@@ -117,15 +109,14 @@ def zero_jacobian(x, t, p, out):
 
 @jit_on_first_call(TANGENT_SIGNATURE, cache=True, error_model="numpy")
 def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, max_steps,
-            a, b, c, e, e2, stages, error_order, block_ends, block_logs, block_trace, info):
+            method, c, stages, has_error, error_order, block_ends, block_logs, block_trace, info):
     """Integrate through each block end in turn, filling the blocks' log-growth sums and trace integrals.
 
     info receives [status, blocks completed, accepted steps, RHS evaluations].
     """
     m = y.shape[0]
     n = (m - 1) // (1 + k)
-    K = np.zeros((a.shape[0], m))  # error weights may list more stages than a step uses
-    b2 = b.reshape(1, -1)  # `combine` takes a row of a matrix
+    K = np.zeros((c.shape[0], m))  # error weights may list more stages than a step uses
     ynew = np.empty(m)
     tmp = np.empty(m)
     x = np.empty(n)
@@ -136,7 +127,7 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
     logs = np.zeros(k)
     t = clock[0]
     h = clock[1]
-    adaptive = e.shape[0] > 0 and h_fixed <= 0.0
+    adaptive = has_error and h_fixed <= 0.0
     exponent = -1.0 / (error_order + 1)
     evals = 1 if mode == VARIATIONAL else 1 + k
     status = SUCCESS
@@ -170,13 +161,13 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
             status = STEP_SIZE_UNDERFLOW
             break
         for i in range(1, stages):
-            combine(y, h_step, a, i, K, i, tmp)
+            stage(method, i, y, h_step, K, tmp)
             _derivative(rhs, jac, p, tmp, t + c[i] * h_step, K[i], n, k, mode, d0, x, f, xc, fc, J)
         nfev += (stages - 1) * evals
-        combine(y, h_step, b2, 0, K, stages, ynew)
+        new_point(method, y, h_step, K, ynew)
         factor = 1.0
         if adaptive:
-            err = error_norm(K, e, e2, h_step, y[:n_control], ynew[:n_control], rtol, atol)
+            err = error_norm(method, K, h_step, y[:n_control], ynew[:n_control], rtol, atol)
             factor = step_factor(err, exponent, rejected)
             rejected = not (err <= 1.0)
             if rejected:
