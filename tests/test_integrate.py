@@ -249,9 +249,9 @@ def _loop_error_norm(K, t, h, y, ynew, rtol, atol):
 @pytest.mark.parametrize("method", sorted(TABLEAUS))
 def test_written_out_sums_equal_the_loops_bit_for_bit(method):
     """The kernels' generated sums leave zero coefficients out and keep the loops' order: not one bit moves."""
-    from dysts_bench.integrate import unrolled
+    from dysts_bench.integrate import sums as gen
 
-    t, m, gen = TABLEAUS[method], unrolled.METHODS.index(method), unrolled.module()
+    t, m = TABLEAUS[method], gen.METHODS.index(method)
     rng = np.random.default_rng(0)
     dim, n = 5, t.a.shape[0]
     ours = np.empty(dim)
@@ -273,3 +273,11 @@ def test_written_out_sums_equal_the_loops_bit_for_bit(method):
         acc = sum((w[k] * K[k] for k in range(n) if t.dense[k].any()), np.zeros(dim))
         gen.interpolate(m, y, h, K, theta, ours, 0)
         assert ours.tobytes() == (y + h * acc).tobytes()
+
+
+def test_the_committed_sums_are_those_of_the_tableaus():
+    """integrate/sums.py is generated from the tableaus: an edited tableau needs it made again."""
+    from dysts_bench.integrate import unrolled
+
+    assert unrolled.GENERATED.read_text() == unrolled.source(), (
+        "integrate/sums.py is not what the tableaus give: run `python -m dysts_bench.integrate.unrolled`")

@@ -3,10 +3,10 @@
 and the fixed-step pair stepper of delay equations (`invariants/delay.py`).
 
 A step is accepted when its error norm is at most 1, and `step_factor` says how the step size changes
-(Hairer, Nørsett & Wanner, Solving ODEs I, II.4); the stage sums and the error norm themselves are
-generated from each tableau (`integrate/unrolled.py`). All are compiled with numba's "numpy" error model
-(a zero divisor gives inf or NaN, which the callers turn into a status) and cached on disk; each kernel
-that calls them is compiled with them inlined by LLVM.
+(Hairer, Nørsett & Wanner, Solving ODEs I, II.4); the stage sums and the error norm themselves are written
+out from each tableau (`integrate/sums.py`, made by `integrate/unrolled.py`). All are compiled with numba's
+"numpy" error model (a zero divisor gives inf or NaN, which the callers turn into a status) and cached on
+disk; each kernel that calls them is compiled with them inlined by LLVM.
 """
 
 from __future__ import annotations

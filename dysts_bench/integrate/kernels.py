@@ -1,6 +1,6 @@
 """The one compiled Runge-Kutta stepper: any tableau, any system (its RHS is a first-class function).
 
-The tableau's sums are the functions generated from it (`integrate/unrolled.py`), chosen by the method's index.
+The tableau's sums are the functions written out from it (`integrate/sums.py`), chosen by the method's index.
 
 Compiled once with an explicit signature (on its first call) and cached on disk, so a new system costs only the
 compilation of its small right-hand side. Delay equations use the same stepper: with lags, each
@@ -20,8 +20,8 @@ from numba import types
 from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
-from . import unrolled
 from .blocks import EPS, MAX_STEPS, NONFINITE, STEP_SIZE_UNDERFLOW, SUCCESS, all_finite, step_factor
+from .sums import error_norm, interpolate, new_point, stage
 
 # Right-hand sides as first-class functions are the design (one kernel for every system); numba warns at
 # each compilation that the feature is experimental.
@@ -30,17 +30,12 @@ warnings.filterwarnings("ignore", message="First-class function type feature is 
 # Every function is compiled with numba's "numpy" error model: a zero divisor gives inf or nan (IEEE), which
 # ends the run with status NONFINITE or STEP_SIZE_UNDERFLOW, where the default ("python") raises
 # ZeroDivisionError and aborts the whole call, batch and all.
-# Bound at import (writing the generated module once, compiling nothing): numba compiles them into the kernel.
-_generated = unrolled.module()
-stage, new_point, error_norm, interpolate = (_generated.stage, _generated.new_point, _generated.error_norm,
-                                             _generated.interpolate)
-
 _f8, _i8, _b1 = types.float64, types.int64, types.boolean
 SOLVE_SIGNATURE = types.void(
     RHS_TYPE, _f8[::1], _f8[:, ::1], _f8, _f8[::1],  # rhs, params, y0 (batch, dim), t0, output times
     _f8[::1],                                        # lags (empty for ODEs)
     _f8, _b1, _f8, _f8, _i8,                         # first step (0: choose), fixed step?, rtol, atol, max steps
-    _i8, _f8[::1], _i8, _b1, _i8,                    # method (index in unrolled.METHODS), nodes c, stages, fsal,
+    _i8, _f8[::1], _i8, _b1, _i8,                    # method (index in sums.METHODS), nodes c, stages, fsal,
                                                      # error order
     _f8[:, :, ::1], _i8[::1], _i8[::1],              # out (batch, n, dim), status (batch), rhs evaluations (batch)
 )

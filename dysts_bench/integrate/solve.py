@@ -16,8 +16,8 @@ import numpy as np
 
 from ..errors import IntegrationError
 from . import blocks, kernels
+from .sums import METHODS
 from .tableaus import TABLEAUS
-from .unrolled import METHODS
 
 
 class VectorField(Protocol):

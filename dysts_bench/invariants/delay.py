@@ -22,10 +22,9 @@ from ..compile.lazy import jit_on_first_call
 from ..compile.modules import RHS_TYPE
 from ..compile.runtime import address
 from ..integrate.blocks import MAX_STEPS, NONFINITE, SUCCESS, all_finite
-from ..integrate.kernels import new_point, stage
 from ..integrate.solve import Status
+from ..integrate.sums import METHODS, new_point, stage
 from ..integrate.tableaus import RK4
-from ..integrate.unrolled import METHODS
 from .convergence import LyapunovResult, converge
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ DELAY_SIGNATURE = types.void(
     RHS_TYPE, _f8[::1], _f8[::1], _f8,              # rhs, params, lags in steps, step h
     _f8[:, :, ::1], _f8[:, :, ::1], _i8[::1],       # states, derivatives (2, ring, dim); [head, steps done]
     _f8[::1], _f8, _i8,                             # clock [t], d0, renormalization interval in steps
-    _i8, _f8[::1], _i8,                             # method (index in integrate.unrolled.METHODS), nodes c, stages
+    _i8, _f8[::1], _i8,                             # method (index in integrate.sums.METHODS), nodes c, stages
     _i8, _i8, _i8,                                  # steps per block, blocks, max steps
     _f8[::1], _i8[::1],                             # out: log growth per block, info [status, blocks done]
 )

@@ -23,7 +23,7 @@ from ..compile.lazy import jit_on_first_call
 from ..compile.modules import JAC_SIGNATURE_TEXT, JAC_TYPE, RHS_TYPE
 from ..compile.runtime import address
 from ..integrate.blocks import EPS, MAX_STEPS, NONFINITE, STEP_SIZE_UNDERFLOW, SUCCESS, all_finite, step_factor
-from ..integrate.kernels import error_norm, new_point, stage
+from ..integrate.sums import error_norm, new_point, stage
 
 VARIATIONAL, NEARBY_TRAJECTORIES = 0, 1
 
@@ -33,7 +33,7 @@ TANGENT_SIGNATURE = types.void(
     _f8[::1], _i8, _f8[::1],                        # y = [x, V row-major (dim, k), ∫tr J], k, clock [t, first step]
     _i8, _f8, _i8,                                  # mode, d0 (nearby trajectories), components under error control
     _f8, _f8, _f8, _i8,                             # fixed step (0: adaptive), rtol, atol, max steps
-    _i8, _f8[::1], _i8, types.boolean, _i8,         # method (index in integrate.unrolled.METHODS), nodes c,
+    _i8, _f8[::1], _i8, types.boolean, _i8,         # method (index in integrate.sums.METHODS), nodes c,
                                                     # stages, has an error estimate, error order
     _f8[::1],                                       # block end times
     _f8[:, ::1], _f8[::1], _i8[::1],                # out: log-growth sums (blocks, k), trace integrals, info
