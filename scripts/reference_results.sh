@@ -43,7 +43,8 @@ case "${1:-all}" in
   plrnn|all)
     $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --overwrite --quiet ;;&
   transformer|all)
-    $DB evaluate transformer --data "$ARCHIVE" --systems $SUBSET --out $OUT/transformer-lyapunov-subset.json --overwrite --quiet ;;&
+    $DB evaluate transformer --data "$ARCHIVE" --systems $SUBSET --out $OUT/transformer-lyapunov-subset.json --overwrite --quiet
+    $DB evaluate transformer --data "$ARCHIVE" --systems @core --out $OUT/transformer-lyapunov-core.json --workers 2 --overwrite --quiet ;;&
   transformer-global|all)
     $DB evaluate transformer-global --data "$ARCHIVE" --mode zero-shot --train-systems $TRAIN_SYSTEMS \
       --systems $SUBSET --out $OUT/transformer-global-lyapunov-zero-shot.json --overwrite --quiet ;;&
