@@ -144,7 +144,7 @@ def _solve_one(rhs, p, y0, t0, t_out, delays, h_first, fixed, rtol, atol, max_st
     if not (all_finite(y) and all_finite(K[0])):
         out[k_out:, :] = np.nan
         return NONFINITE, nfev
-    adaptive = not fixed
+    adaptive = not fixed  # `integrate` fixes the step of a method without an error estimate (RK4)
     if h_first > 0.0:
         h = h_first
     else:

@@ -2,12 +2,11 @@
 
 A loop over a row of coefficients held in an array multiplies the zeros too: a DOP853 step has 58 nonzero
 stage coefficients where such loops multiply 78 (and 16 error weights of 32). Here the source of four small
-functions is generated from the tables in `integrate/tableaus.py`, each nonzero coefficient a literal and
-each zero left out, and compiled by numba like a system's right-hand side (`compile.modules`): a step is a
-tenth to a third faster (docs/benchmarks.md). The sums are those of the loops they replaced, term for term
-in the same order and association (each stage y + (h a_i0) K_0 + (h a_i1) K_1 + ..., from the left), and a
-term left out would have added an exact zero, so no trajectory changed by a bit (tests/test_integrate.py
-checks each function against the loops).
+numba functions is generated from the tables in `integrate/tableaus.py`, each nonzero coefficient a literal
+and each zero left out: a DOP853 step is a tenth to a third faster (docs/benchmarks.md). The sums are those
+of the loops they replaced, term for term in the same order and association (each stage
+y + (h a_i0) K_0 + (h a_i1) K_1 + ..., from the left), and a term left out would have added an exact zero,
+so no trajectory changed by a bit (tests/test_integrate.py checks each function against the loops).
 
 Each function takes the method's index in `METHODS` first and branches on it (and on the stage), so one
 kernel serves every method. The output is committed as `integrate/sums.py` (regenerate it with
