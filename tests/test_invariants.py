@@ -57,6 +57,12 @@ def test_lorenz_spectrum_matches_literature(lorenz_spectrum):
     assert lorenz_spectrum.converged
 
 
+def test_dopri5_tangent_steps_estimate_their_error_with_the_fsal_stage(lorenz):
+    """DOPRI5's error weights read f(t + h, y_new): without it the tangent run failed while aligning."""
+    lam = lyapunov_spectrum(lorenz, integrator="dopri5", max_time=200).exponents
+    assert lam[0] == pytest.approx(LORENZ[0], rel=0.03) and lam[2] == pytest.approx(LORENZ[2], rel=0.01)
+
+
 def test_lorenz_kaplan_yorke(lorenz_spectrum):
     est = kaplan_yorke_estimate(lorenz_spectrum)
     assert est.value == pytest.approx(2.06, abs=0.01)

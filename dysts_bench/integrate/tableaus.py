@@ -66,6 +66,12 @@ class Tableau:
         return bool(s < self.a.shape[0] and self.c[s] == 1.0 and np.array_equal(self.a[s], self.b))
 
     @property
+    def error_stages(self) -> int:
+        """The stages a step computes before its error estimate: DOPRI5's estimate also reads the FSAL stage."""
+        weights = [w for w in (self.error, self.error2) if w is not None]
+        return max([self.stages, *(int(np.flatnonzero(w).max()) + 1 for w in weights)])
+
+    @property
     def adaptive(self) -> bool:
         """Whether it has an embedded error estimate, so the step size can adapt."""
         return self.error is not None

@@ -193,7 +193,7 @@ class _Run:
         tangent_kernel.advance(
             self.system.rhs_function, self.jacobian, self.system.param_array,
             self.y, self.k, self.clock, self.mode, self.d0, n_control, float(self.h or 0.0),
-            self.tol, self.tol, int(max(max_steps, 0)), sums.METHODS.index(tab.name), tab.c, tab.stages,
+            self.tol, self.tol, int(max(max_steps, 0)), sums.METHODS.index(tab.name), tab.c, tab.error_stages,
             tab.adaptive, max(tab.error_order, 1), ends, logs, traces, info,
         )
         self.status = Status(int(info[0]))

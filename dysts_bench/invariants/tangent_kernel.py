@@ -34,7 +34,8 @@ TANGENT_SIGNATURE = types.void(
     _i8, _f8, _i8,                                  # mode, d0 (nearby trajectories), components under error control
     _f8, _f8, _f8, _i8,                             # fixed step (0: adaptive), rtol, atol, max steps
     _i8, _f8[::1], _i8, types.boolean, _i8,         # method (index in integrate.sums.METHODS), nodes c,
-                                                    # stages, has an error estimate, error order
+                                                    # stages before the error estimate (Tableau.error_stages:
+                                                    # DOPRI5's includes the FSAL one), has one, error order
     _f8[::1],                                       # block end times
     _f8[:, ::1], _f8[::1], _i8[::1],                # out: log-growth sums (blocks, k), trace integrals, info
 )
@@ -116,7 +117,7 @@ def advance(rhs, jac, p, y, k, clock, mode, d0, n_control, h_fixed, rtol, atol, 
     """
     m = y.shape[0]
     n = (m - 1) // (1 + k)
-    K = np.zeros((c.shape[0], m))  # error weights may list more stages than a step uses
+    K = np.zeros((c.shape[0], m))
     ynew = np.empty(m)
     tmp = np.empty(m)
     x = np.empty(n)
