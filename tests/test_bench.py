@@ -220,6 +220,17 @@ def test_an_ensemble_is_timed_by_the_wall_clock_and_batch_only_peers_skip_single
     assert single.notes[0] == CPU_NOTE and single.details["rows"] == [] and single.status == NOT_AVAILABLE
 
 
+def test_accuracy_is_the_median_start_and_the_ladder_has_eight_rungs_a_decade():
+    """One start's error jumps between neighbouring tolerances: the median of 32 decides, not the worst."""
+    reference = np.ones((5, 4, 2))
+    errors = np.array([1e-3, 1e-9, 3e-9, 2e-9, 1e-9])  # one wild start
+    assert peers._window_error(reference + errors[:, None, None], reference) == pytest.approx(2e-9)
+    assert peers._window_error((reference + errors[:, None, None])[0], reference[:1]) == pytest.approx(1e-3)
+    ladder = np.array(peers.LADDER)
+    assert ladder[0] == 1e-6 and ladder[-1] == 1e-13 and np.all(np.diff(ladder) < 0)
+    assert np.allclose(np.log10(ladder[:-1] / ladder[1:]), 1 / 8, atol=0.01)
+
+
 @pytest.mark.slow
 def test_the_installed_peers_integrate_what_ours_integrates(ctx):
     """numbalsoda and diffrax (the `bench` extra) on Lorenz and MultiChua: matched accuracy, no failure."""
