@@ -49,7 +49,7 @@ MAX_REPEATS = 25  # timings of a fast case (see `_alternate`)
 TIME_BUDGET = 3.0  # seconds of alternating calls that decide how many timings a case gets (at most MAX_REPEATS)
 MAX_STEPS = 10_000_000  # a peer's step budget: numbalsoda stops at 10,000 steps by default
 LADDER = tuple(float(f"{10.0 ** (-6 - k / 8):.3g}") for k in range(57))  # 1e-6 .. 1e-13, eight rungs a decade
-ACCURACY_STARTS = 32  # the accuracy is the worst error over at least this many starts
+ACCURACY_STARTS = 32  # the accuracy is the median error over at least this many starts (`_window_error`)
 Solve = Callable[[], np.ndarray]  # a warm call: the states on the grid, (n, dim) or (batch, n, dim)
 
 
