@@ -41,7 +41,8 @@ case "${1:-all}" in
   deep|all) DEEP="nbeats nhits tide tcn lstm darts-transformer" ;;&
   nbeats|nhits|tide|tcn|lstm|darts-transformer) DEEP=$1 ;;&
   plrnn|all)
-    $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --overwrite --quiet ;;&
+    $DB evaluate plrnn --data "$ARCHIVE" --systems $SUBSET --out $OUT/plrnn-lyapunov-subset.json --overwrite --quiet
+    $DB evaluate plrnn --data "$ARCHIVE" --systems @core --out $OUT/plrnn-lyapunov-core.json --workers 2 --overwrite --quiet ;;&
   transformer|all)
     $DB evaluate transformer --data "$ARCHIVE" --systems $SUBSET --out $OUT/transformer-lyapunov-subset.json --overwrite --quiet
     $DB evaluate transformer --data "$ARCHIVE" --systems @core --out $OUT/transformer-lyapunov-core.json --workers 2 --overwrite --quiet ;;&
